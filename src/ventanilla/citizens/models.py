@@ -1,0 +1,60 @@
+"""One record per person across channels. A person is recognised by RUT when given,
+otherwise by a channel identity (e-mail, phone, WhatsApp id, social handle)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ventanilla.core.rut import rut_format
+
+
+class Citizen(models.Model):
+    rut = models.CharField(_("RUT"), max_length=12, unique=True, null=True, blank=True,
+                           help_text=_("Forma compacta, sin puntos ni guion."))
+    full_name = models.CharField(_("nombre"), max_length=200, blank=True)
+    email = models.EmailField(_("correo electrónico"), blank=True)
+    phone = models.CharField(_("teléfono"), max_length=30, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="citizen",
+    )
+    created_at = models.DateTimeField(_("creada el"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("actualizada el"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("persona")
+        verbose_name_plural = _("personas")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or self.rut_display or f"#{self.pk}"
+
+    @property
+    def rut_display(self) -> str:
+        return rut_format(self.rut or "")
+
+
+class IdentityKind(models.TextChoices):
+    EMAIL = "email", _("Correo electrónico")
+    PHONE = "phone", _("Teléfono")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SOCIAL = "social", _("Red social")
+
+
+class ChannelIdentity(models.Model):
+    """How a person is reached on a channel; (kind, value) points to one person only."""
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(_("tipo"), max_length=20, choices=IdentityKind.choices)
+    value = models.CharField(_("valor"), max_length=254)
+    verified_at = models.DateTimeField(_("verificada el"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_kind_value_unique")
+        ]
+        verbose_name = _("identidad de canal")
+        verbose_name_plural = _("identidades de canal")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"

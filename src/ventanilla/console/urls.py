@@ -1,0 +1,17 @@
+from django.urls import path
+
+from ventanilla.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("institucion/", views.switch_institution, name="switch-institution"),
+    path("r/<str:folio>/", views.ticket_detail, name="ticket"),
+    path("r/<str:folio>/nota/", views.ticket_note, name="ticket-note"),
+    path("r/<str:folio>/responder/", views.ticket_reply, name="ticket-reply"),
+    path("r/<str:folio>/estado/", views.ticket_status, name="ticket-status"),
+    path("r/<str:folio>/area/", views.ticket_area, name="ticket-area"),
+    path("r/<str:folio>/adjuntos/<int:attachment_id>/", views.ticket_attachment,
+         name="ticket-attachment"),
+]

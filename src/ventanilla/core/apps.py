@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "ventanilla.core"
+    verbose_name = "Núcleo"

@@ -1,0 +1,242 @@
+"""Tickets, their timeline, attachments, folio counters and the interaction log.
+
+Only ``tickets.services`` writes these tables; see ARCHITECTURE.md.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Urgency(models.TextChoices):
+    LOW = "low", _("Baja")
+    MEDIUM = "medium", _("Media")
+    HIGH = "high", _("Alta")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("Recibido")
+    IN_PROGRESS = "in_progress", _("En proceso")
+    WAITING_CITIZEN = "waiting_citizen", _("Esperando a la persona")
+    CLOSED = "closed", _("Cerrado")
+
+
+OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING_CITIZEN)
+
+
+class FolioCounter(models.Model):
+    """Last folio number issued per institution and year. Incremented under a row lock,
+    so concurrent intake never hands out the same number twice."""
+
+    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "year"], name="folio_counter_unique")
+        ]
+
+
+class Ticket(models.Model):
+    institution = models.ForeignKey(
+        "catalog.Institution", on_delete=models.PROTECT, related_name="tickets"
+    )
+    folio = models.CharField(_("folio"), max_length=24, unique=True)
+    # Public, unguessable reference for links in e-mails (folios are sequential).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
+    ticket_type = models.ForeignKey(
+        "catalog.TicketType", on_delete=models.PROTECT, related_name="tickets",
+        verbose_name=_("motivo"),
+    )
+    topic = models.ForeignKey(
+        "catalog.Topic", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("tema")
+    )
+    requester_type = models.ForeignKey(
+        "catalog.RequesterType", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("tipo de usuario"),
+    )
+    organization = models.ForeignKey(
+        "catalog.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("establecimiento"),
+    )
+    region = models.ForeignKey(
+        "core.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("región"),
+    )
+    comuna = models.ForeignKey(
+        "core.Comuna", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("comuna"),
+    )
+    urgency = models.CharField(_("urgencia"), max_length=10, choices=Urgency.choices,
+                               default=Urgency.MEDIUM)
+    subject = models.CharField(_("asunto"), max_length=200)
+    detail = models.TextField(_("detalle"))
+
+    citizen = models.ForeignKey(
+        "citizens.Citizen", on_delete=models.PROTECT, related_name="tickets"
+    )
+    # Contact details as given on this request: answers go where the person asked,
+    # and tracking checks the e-mail given here.
+    contact_name = models.CharField(_("nombre"), max_length=200)
+    contact_email = models.EmailField(_("correo electrónico"), blank=True)
+    contact_phone = models.CharField(_("teléfono"), max_length=30, blank=True)
+    contact_rut = models.CharField(_("RUT"), max_length=12, blank=True)
+
+    area = models.ForeignKey(
+        "catalog.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets",
+        verbose_name=_("área"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_tickets", verbose_name=_("responsable"),
+    )
+    status = models.CharField(_("estado"), max_length=20, choices=Status.choices,
+                              default=Status.NEW)
+
+    # Every deadline is measured from received_at, stamped by the platform on entry.
+    received_at = models.DateTimeField(_("recibido el"), default=timezone.now)
+    due_at = models.DateTimeField(_("plazo"), null=True, blank=True)
+    first_answered_at = models.DateTimeField(_("primera respuesta el"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("cerrado el"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text=_("Funcionario que ingresó el requerimiento por la persona."),
+    )
+    # A client-chosen key so that a retried submission returns the same ticket.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "idempotency_key"], name="ticket_idempotency_unique",
+                condition=models.Q(idempotency_key__isnull=False),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["institution", "-received_at"], name="ticket_inst_recv"),
+            models.Index(fields=["institution", "status", "-received_at"], name="ticket_inst_status"),
+            models.Index(fields=["institution", "area", "status"], name="ticket_inst_area"),
+            models.Index(fields=["institution", "status", "due_at"], name="ticket_inst_due"),
+            models.Index(fields=["contact_rut"], name="ticket_contact_rut"),
+            models.Index(fields=["contact_email"], name="ticket_contact_email"),
+        ]
+        verbose_name = _("requerimiento")
+        verbose_name_plural = _("requerimientos")
+
+    def __str__(self) -> str:
+        return self.folio
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.is_open and self.due_at and self.due_at < timezone.now())
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Ingreso")
+    STATUS_CHANGED = "status_changed", _("Cambio de estado")
+    AREA_CHANGED = "area_changed", _("Derivación")
+    NOTE = "note", _("Nota interna")
+    REPLY = "reply", _("Respuesta")
+    CITIZEN_MESSAGE = "citizen_message", _("Mensaje de la persona")
+    NOTIFICATION = "notification", _("Notificación enviada")
+
+
+class TicketEvent(models.Model):
+    """One entry of the timeline. Append-only."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Public events are shown to the citizen when tracking; internal ones only to staff.
+    is_public = models.BooleanField(default=False)
+    body = models.TextField(blank=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_time")]
+        verbose_name = _("evento")
+        verbose_name_plural = _("eventos")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # The stored name never comes from the uploader (see tickets.uploads).
+    now = timezone.now()
+    return f"attachments/{instance.ticket.institution_id}/{now:%Y/%m}/{uuid.uuid4().hex}.{instance.extension}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    extension = models.CharField(max_length=8)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("adjunto")
+        verbose_name_plural = _("adjuntos")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class InteractionKind(models.TextChoices):
+    TICKET_OPENED = "ticket_opened", _("Ingreso de requerimiento")
+    MESSAGE = "message", _("Mensaje")
+    TRACKING = "tracking", _("Consulta de estado")
+    SELF_SERVICE = "self_service", _("Autoatención")
+
+
+class Interaction(models.Model):
+    """Every contact on any channel, including self-service ones that open no ticket.
+    Append-only and narrow: it is the table that grows to hundreds of millions of rows."""
+
+    institution = models.ForeignKey(
+        "catalog.Institution", on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    is_self_service = models.BooleanField()
+    citizen = models.ForeignKey(
+        "citizens.Citizen", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["institution", "occurred_at"], name="interaction_inst_time"),
+            models.Index(fields=["citizen", "occurred_at"], name="interaction_citizen_time"),
+        ]
+        verbose_name = _("interacción")
+        verbose_name_plural = _("interacciones")

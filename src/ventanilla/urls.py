@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from ventanilla.core.views import healthz
+
+admin.site.site_header = "Ventanilla — administración"
+admin.site.site_title = "Ventanilla"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("cuenta/", include("ventanilla.accounts.urls")),
+    path("consola/", include("ventanilla.console.urls")),
+    path("", include("ventanilla.portal.urls")),
+]
