@@ -88,7 +88,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "clave-segura-123")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -103,7 +103,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.TRIAGE
 
     @factory.post_generation
-    def areas(obj, create, extracted, **kwargs):  # noqa: N805
+    def areas(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.areas.set(extracted)
 

@@ -114,7 +114,9 @@ TEMPLATES = [
 # embedded default; PostgreSQL through DATABASE_URL in production.
 DEFAULT_SQLITE_PATH = VAR_DIR / "ventanilla.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DATABASE_URL.startswith("sqlite") else 60)
+_database = dj_database_url.parse(
+    DATABASE_URL, conn_max_age=0 if DATABASE_URL.startswith("sqlite") else 60
+)
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     if _database["NAME"] not in ("", ":memory:"):
         Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +153,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if IS_PRODUCTION else "0"))
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("SECURE_HSTS_SECONDS", "31536000" if IS_PRODUCTION else "0")
+)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 
 # --- Internationalisation -----------------------------------------------------------------------
@@ -211,7 +215,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Background tasks ------------------------------------------------------------------------
 # django-tasks with the database backend by default (no extra service); the worker is
 # `python -m ventanilla worker`. TASKS_BACKEND=immediate runs them inline (tests).
-_tasks_backend = os.environ.get("TASKS_BACKEND", "immediate" if ENVIRONMENT == "test" else "database")
+_tasks_backend = os.environ.get(
+    "TASKS_BACKEND", "immediate" if ENVIRONMENT == "test" else "database"
+)
 TASKS = {
     "default": {
         "BACKEND": {

@@ -33,7 +33,9 @@ class InstitutionCatalogAdmin(admin.ModelAdmin):
 
 @admin.register(TicketType)
 class TicketTypeAdmin(InstitutionCatalogAdmin):
-    list_display = ["name", "code", "institution", "workflow", "target_hours", "is_active", "position"]
+    list_display = [
+        "name", "code", "institution", "workflow", "target_hours", "is_active", "position",
+    ]
 
 
 @admin.register(RequesterType)

@@ -70,7 +70,9 @@ class Workflow(models.TextChoices):
 
 
 class TicketType(InstitutionCatalog):
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="ticket_types")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="ticket_types"
+    )
     code = models.SlugField(_("código"), max_length=40)
     workflow = models.CharField(_("flujo"), max_length=10, choices=Workflow.choices)
     target_hours = models.PositiveIntegerField(
@@ -120,7 +122,9 @@ class Topic(InstitutionCatalog):
     default_area = models.ForeignKey(
         Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("área por defecto"),
-        help_text=_("Área a la que se deriva un requerimiento de este tema si ninguna regla decide otra."),
+        help_text=_(
+            "Área a la que se deriva un requerimiento de este tema si ninguna regla decide otra."
+        ),
     )
 
     class Meta(InstitutionCatalog.Meta):

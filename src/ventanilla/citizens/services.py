@@ -46,30 +46,27 @@ def citizen_resolve(*, contact: ContactData, user=None) -> Citizen:
     Precedence: the logged-in account, then the RUT, then the e-mail, then the phone.
     Data typed by an anonymous person only fills blanks: it never overwrites what a
     record already holds (anyone can type someone else's e-mail into a form).
+
+    A logged-in account always files as itself: if it has no record yet, one is created
+    for it, rather than attaching the account's request to a record found through what
+    it typed (that link needs a verified e-mail, see ``citizen_link_verified_user``).
     """
     email = normalize_email(contact.email)
     phone = normalize_phone(contact.phone)
+    account = user if user is not None and getattr(user, "is_authenticated", False) else None
     citizen = None
-    if user is not None and getattr(user, "is_authenticated", False):
-        citizen = Citizen.objects.filter(user=user).first()
-    if citizen is None and contact.rut:
-        citizen = Citizen.objects.filter(rut=contact.rut).first()
-    if citizen is None and email:
-        citizen = _identity_citizen(IdentityKind.EMAIL, email)
-    if citizen is None and phone:
-        citizen = _identity_citizen(IdentityKind.PHONE, phone)
+    if account is not None:
+        citizen = Citizen.objects.filter(user=account).first()
+    else:
+        if contact.rut:
+            citizen = Citizen.objects.filter(rut=contact.rut).first()
+        if citizen is None and email:
+            citizen = _identity_citizen(IdentityKind.EMAIL, email)
+        if citizen is None and phone:
+            citizen = _identity_citizen(IdentityKind.PHONE, phone)
 
     if citizen is None:
-        try:
-            with transaction.atomic():
-                citizen = Citizen.objects.create(
-                    rut=contact.rut or None, full_name=contact.full_name.strip(), email=email,
-                    phone=contact.phone.strip(),
-                    user=user if getattr(user, "is_authenticated", False) else None,
-                )
-        except IntegrityError:
-            # Another request created the same RUT in between: use that record.
-            citizen = Citizen.objects.get(rut=contact.rut)
+        citizen = _citizen_create(contact=contact, email=email, account=account)
     else:
         changed = []
         for field, value in (("full_name", contact.full_name.strip()), ("email", email),
@@ -87,6 +84,28 @@ def citizen_resolve(*, contact: ContactData, user=None) -> Citizen:
     if phone:
         _identity_attach(citizen, IdentityKind.PHONE, phone)
     return citizen
+
+
+def _citizen_create(*, contact: ContactData, email: str, account) -> Citizen:
+    rut = contact.rut or None
+    if account is not None and rut and Citizen.objects.filter(rut=rut).exists():
+        rut = None  # the RUT stays with the person who holds it
+    try:
+        with transaction.atomic():
+            return Citizen.objects.create(
+                rut=rut, full_name=contact.full_name.strip(), email=email,
+                phone=contact.phone.strip(), user=account,
+            )
+    except IntegrityError:
+        # A concurrent request created the same account's record or the same RUT first.
+        citizen = None
+        if account is not None:
+            citizen = Citizen.objects.filter(user=account).first()
+        if citizen is None and rut:
+            citizen = Citizen.objects.filter(rut=rut).first()
+        if citizen is None:
+            raise
+        return citizen
 
 
 def _identity_attach(citizen: Citizen, kind: str, value: str) -> None:

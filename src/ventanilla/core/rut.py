@@ -19,7 +19,8 @@ def rut_normalize(value: str) -> str:
         return stdnum_rut.validate(raw).upper()
     except stdnum_exceptions.InvalidChecksum:
         raise ValidationError(
-            _("El dígito verificador del RUT no es correcto. Revise el número (ej.: 12.345.678-5)."),
+            _("El dígito verificador del RUT no es correcto. "
+              "Revise el número (ej.: 12.345.678-5)."),
             code="rut_checksum",
         ) from None
     except stdnum_exceptions.ValidationError:

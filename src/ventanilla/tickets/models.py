@@ -31,7 +31,9 @@ class FolioCounter(models.Model):
     """Last folio number issued per institution and year. Incremented under a row lock,
     so concurrent intake never hands out the same number twice."""
 
-    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE, related_name="+")
+    institution = models.ForeignKey(
+        "catalog.Institution", on_delete=models.CASCADE, related_name="+"
+    )
     year = models.PositiveSmallIntegerField()
     last_value = models.PositiveIntegerField(default=0)
 
@@ -39,6 +41,9 @@ class FolioCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["institution", "year"], name="folio_counter_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id}/{self.year}: {self.last_value}"
 
 
 class Ticket(models.Model):
@@ -109,6 +114,13 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", help_text=_("Funcionario que ingresó el requerimiento por la persona."),
     )
+    # The citizen account that filed it while logged in. "My requests" lists these and the
+    # ones sent with the account's verified e-mail, never tickets that merely share a RUT or
+    # phone with the account's person record (anyone can type those into a form).
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="filed_tickets",
+    )
     # A client-chosen key so that a retried submission returns the same ticket.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
 
@@ -122,7 +134,9 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(fields=["institution", "-received_at"], name="ticket_inst_recv"),
-            models.Index(fields=["institution", "status", "-received_at"], name="ticket_inst_status"),
+            models.Index(
+                fields=["institution", "status", "-received_at"], name="ticket_inst_status"
+            ),
             models.Index(fields=["institution", "area", "status"], name="ticket_inst_area"),
             models.Index(fields=["institution", "status", "due_at"], name="ticket_inst_due"),
             models.Index(fields=["contact_rut"], name="ticket_contact_rut"),
@@ -182,7 +196,8 @@ class TicketEvent(models.Model):
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # The stored name never comes from the uploader (see tickets.uploads).
     now = timezone.now()
-    return f"attachments/{instance.ticket.institution_id}/{now:%Y/%m}/{uuid.uuid4().hex}.{instance.extension}"
+    folder = f"attachments/{instance.ticket.institution_id}/{now:%Y/%m}"
+    return f"{folder}/{uuid.uuid4().hex}.{instance.extension}"
 
 
 class Attachment(models.Model):
@@ -240,3 +255,6 @@ class Interaction(models.Model):
         ]
         verbose_name = _("interacción")
         verbose_name_plural = _("interacciones")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel_id} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -42,10 +43,8 @@ def _search_condition(query: str) -> Q:
     """Folio (exact, case-insensitive), RUT (any format), or words in name, subject, detail."""
     query = query.strip()
     condition = Q(folio__iexact=query)
-    try:
+    with suppress(ValidationError):  # not a RUT, so it is a text search
         condition |= Q(contact_rut=rut_normalize(query))
-    except Exception:  # noqa: BLE001, S110 - not a RUT, so it is a text search
-        pass
     words = [w for w in query.split() if w][:8]
     if words:
         text = Q()
@@ -84,7 +83,9 @@ def ticket_inbox(*, membership: Membership, filters: InboxFilters) -> QuerySet[T
     ).order_by("-received_at", "-id")
 
 
-def ticket_page(tickets: QuerySet[Ticket], *, page: int, per_page: int = 25) -> tuple[list[Ticket], bool]:
+def ticket_page(
+    tickets: QuerySet[Ticket], *, page: int, per_page: int = 25
+) -> tuple[list[Ticket], bool]:
     """One page without COUNT(*) (which is slow on millions of rows): fetch one extra row to
     know whether a next page exists."""
     page = max(page, 1)
@@ -132,10 +133,11 @@ def ticket_for_tracking(*, folio: str, email: str) -> Ticket | None:
 
 def ticket_list_for_citizen(*, user) -> QuerySet[Ticket]:
     """A registered person's requests: those filed while logged in, and those filed with
-    their verified e-mail."""
+    their verified e-mail. Not every ticket of the person record: that record may have been
+    matched by a RUT or phone someone else typed."""
     if not user.is_authenticated:
         return Ticket.objects.none()
-    condition = Q(citizen__user=user)
+    condition = Q(filed_by=user)
     if user.email_verified_at:
         condition |= Q(contact_email=user.email.lower())
     return (

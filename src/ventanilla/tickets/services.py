@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -104,6 +106,10 @@ def folio_allocate(*, institution: Institution, year: int) -> str:
     return f"{institution.folio_prefix}-{year}-{value:06d}"
 
 
+def _is_logged_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
 def _check_draft(draft: TicketDraft) -> None:
     """Cross-field invariants that no single form field can check."""
     errors: dict[str, str] = {}
@@ -112,7 +118,8 @@ def _check_draft(draft: TicketDraft) -> None:
         entry = getattr(draft, name)
         if entry is not None and (entry.institution_id != institution_id or not entry.is_active):
             errors[name] = _("La opción elegida no está disponible para esta institución.")
-    if draft.comuna is not None and draft.region is not None and draft.comuna.region_id != draft.region.pk:
+    if (draft.comuna is not None and draft.region is not None
+            and draft.comuna.region_id != draft.region.pk):
         errors["comuna"] = _("La comuna elegida no pertenece a la región seleccionada.")
     if draft.urgency not in Urgency.values:
         errors["urgency"] = _("Elija una urgencia válida.")
@@ -143,14 +150,18 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
     region = draft.region or (draft.comuna.region if draft.comuna else None)
     if region is None and draft.organization is not None:
         region = draft.organization.region
-    comuna = draft.comuna or (draft.organization.comuna if draft.organization else None)
+    comuna = draft.comuna
+    # Only the organization's comuna if it lies in the region the person chose.
+    if (comuna is None and draft.organization is not None
+            and draft.organization.comuna.region_id == region.pk):
+        comuna = draft.organization.comuna
+    # The folio year is the year of reception in Chile, whatever timezone is active.
+    folio_year = received_at.astimezone(ZoneInfo(settings.TIME_ZONE)).year
 
     try:
         with transaction.atomic():
             citizen = citizen_resolve(contact=draft.contact, user=draft.citizen_user)
-            folio = folio_allocate(
-                institution=draft.institution, year=timezone.localtime(received_at).year
-            )
+            folio = folio_allocate(institution=draft.institution, year=folio_year)
             ticket = Ticket.objects.create(
                 institution=draft.institution, folio=folio, channel=draft.channel,
                 ticket_type=draft.ticket_type, topic=draft.topic,
@@ -163,12 +174,14 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
                 area=draft.topic.default_area, received_at=received_at,
                 due_at=received_at + timedelta(hours=draft.ticket_type.target_hours),
                 created_by=draft.created_by, idempotency_key=draft.idempotency_key or None,
+                filed_by=draft.citizen_user if _is_logged_in(draft.citizen_user) else None,
             )
             event = TicketEvent.objects.create(
                 ticket=ticket, kind=EventKind.CREATED, created_at=received_at,
                 actor=draft.created_by if draft.created_by else None, is_public=True,
                 to_status=Status.NEW,
-                body=_("Requerimiento recibido por el canal %(channel)s.") % {"channel": draft.channel.name},
+                body=_("Requerimiento recibido por el canal %(channel)s.")
+                % {"channel": draft.channel.name},
                 data={"channel": draft.channel.code, "area_id": ticket.area_id},
             )
             _store_attachments(ticket, event, draft.attachments)
@@ -194,7 +207,9 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
     return ticket
 
 
-def _store_attachments(ticket: Ticket, event: TicketEvent | None, uploads: list[CheckedUpload]) -> None:
+def _store_attachments(
+    ticket: Ticket, event: TicketEvent | None, uploads: list[CheckedUpload]
+) -> None:
     for upload in uploads:
         attachment = Attachment(
             ticket=ticket, event=event, original_name=upload.original_name,
@@ -269,7 +284,9 @@ def ticket_reply(*, ticket: Ticket, actor, body: str, then_status: str | None = 
         ticket = _locked(ticket)
         permissions.require(actor, "reply", ticket)
         if ticket.status == Status.CLOSED:
-            raise ValidationError({"body": _("El requerimiento está cerrado; reábralo para responder.")})
+            raise ValidationError(
+                {"body": _("El requerimiento está cerrado; reábralo para responder.")}
+            )
         now = timezone.now()
         event = TicketEvent.objects.create(
             ticket=ticket, kind=EventKind.REPLY, actor=actor, is_public=True, body=body.strip(),
@@ -288,7 +305,8 @@ def ticket_reply(*, ticket: Ticket, actor, body: str, then_status: str | None = 
             template="ticket_reply", context={"ticket": ticket, "body": event.body},
             institution=ticket.institution, ticket=ticket,
         )
-        audit_record(actor=actor, action="ticket.replied", obj=ticket, institution=ticket.institution,
+        audit_record(actor=actor, action="ticket.replied", obj=ticket,
+                     institution=ticket.institution,
                      data={"event_id": event.pk})
         if then_status and then_status != ticket.status:
             ticket_change_status(ticket=ticket, actor=actor, to_status=then_status)
@@ -348,7 +366,8 @@ def ticket_change_area(*, ticket: Ticket, actor, area: Area | None, reason: str 
         )
         audit_record(actor=actor, action="ticket.area_changed", obj=ticket,
                      institution=ticket.institution,
-                     data={"from": previous.pk if previous else None, "to": area.pk if area else None})
+                     data={"from": previous.pk if previous else None,
+                           "to": area.pk if area else None})
     return ticket
 
 

@@ -27,7 +27,9 @@ IMAGE_FORMATS = {
     "GIF": ("image/gif", ("gif",)),
 }
 PDF_EXTENSIONS = ("pdf",)
-ACCEPT_ATTRIBUTE = ".jpg,.jpeg,.png,.webp,.gif,.pdf,image/jpeg,image/png,image/webp,image/gif,application/pdf"
+ACCEPT_ATTRIBUTE = (
+    ".jpg,.jpeg,.png,.webp,.gif,.pdf,image/jpeg,image/png,image/webp,image/gif,application/pdf"
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def check_upload(uploaded) -> CheckedUpload:
     detected = _detect(content)
     if detected is None:
         raise ValidationError(
-            _("«%(name)s» no es una imagen (JPG, PNG, WEBP, GIF) ni un PDF válido.") % {"name": name},
+            _("«%(name)s» no es una imagen (JPG, PNG, WEBP, GIF) ni un PDF válido.")
+            % {"name": name},
             code="file_type",
         )
     content_type, extensions = detected

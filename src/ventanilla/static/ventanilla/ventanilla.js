@@ -25,8 +25,17 @@
           option.hidden = !visible;
           option.disabled = !visible;
         });
+        // Hide whole <optgroup>s left without a visible option.
+        Array.prototype.forEach.call(child.querySelectorAll("optgroup"), function (group) {
+          var anyVisible = Array.prototype.some.call(group.children, function (o) { return !o.hidden; });
+          group.hidden = !anyVisible;
+        });
         var selected = child.options[child.selectedIndex];
-        if (selected && selected.disabled) { child.value = ""; }
+        if (selected && selected.disabled) {
+          child.value = "";
+          // Setting a value from code fires no event: tell selects that follow this one.
+          child.dispatchEvent(new Event("change"));
+        }
       };
       parent.addEventListener("change", apply);
       apply();

@@ -1,0 +1,59 @@
+# Ventanilla — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Parallel test workers (pytest-xdist); 2 cores here.
+TEST_WORKERS ?= 2
+
+.PHONY: help install browser-deps run test lint bench messages clean
+
+help:
+	@echo "make run    install everything, migrate SQLite, load demo data, start web + worker"
+	@echo "make test   install everything and run the whole suite (DATABASE_URL=postgres://… for PostgreSQL)"
+	@echo "make lint   ruff"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium drives the browser tests through Playwright (no browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing and this user cannot apt-get install it: browser tests will be skipped."; \
+	  fi; \
+	fi
+
+run: install
+	$(PY) -m ventanilla migrate --noinput -v0
+	$(PY) -m ventanilla collectstatic --noinput -v0
+	$(PY) -m ventanilla seed_demo
+	exec $(PY) -m ventanilla serve
+
+test: install browser-deps lint
+	@echo "Database: $${DATABASE_URL:-SQLite (embedded)}"
+	$(PY) -m pytest -n $(TEST_WORKERS) -q
+
+lint: install
+	$(PY) -m ruff check src tests bench
+
+bench: install
+	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(PY) $$b; done; else echo "no benchmarks yet"; fi
+
+# Regenerate the English catalogue (needs GNU gettext: apt-get install gettext).
+messages: install
+	cd src/ventanilla && ../../$(PY) -m django makemessages -l en --settings=ventanilla.settings --ignore="*/migrations/*" && ../../$(PY) -m django compilemessages --settings=ventanilla.settings
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

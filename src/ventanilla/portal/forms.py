@@ -1,0 +1,358 @@
+"""Forms of the citizen portal. They validate the shape of each field at the edge; the
+intake service checks that catalog entries belong to the institution."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from ventanilla.catalog import selectors as catalog_selectors
+from ventanilla.catalog.models import Institution, Organization, Topic
+from ventanilla.citizens.services import normalize_phone
+from ventanilla.core import selectors as core_selectors
+from ventanilla.core.models import Comuna
+from ventanilla.core.rut import rut_normalize
+from ventanilla.tickets.models import Urgency
+from ventanilla.tickets.uploads import ACCEPT_ATTRIBUTE, check_upload_list
+
+MAX_DETAIL_LENGTH = 10000
+MAX_MESSAGE_LENGTH = 5000
+
+
+class AccessibleFormMixin:
+    """Ties each widget to its hint and error texts (``aria-describedby``) and marks
+    invalid fields, matching the ids rendered by ``includes/field.html``."""
+
+    def full_clean(self):
+        super().full_clean()
+        for name, field in self.fields.items():
+            bound = self[name]
+            described = []
+            if field.help_text:
+                described.append(f"{bound.auto_id}_hint")
+            if name in self.errors:
+                described.append(f"{bound.auto_id}_error")
+                field.widget.attrs["aria-invalid"] = "true"
+            if described:
+                field.widget.attrs["aria-describedby"] = " ".join(described)
+
+    def hint_ids(self):
+        for name, field in self.fields.items():
+            if field.help_text and not isinstance(field.widget, forms.HiddenInput):
+                field.widget.attrs.setdefault("aria-describedby", f"{self[name].auto_id}_hint")
+
+
+class RadioGroup(forms.RadioSelect):
+    """Radios whose "label" target is the first radio, so the error summary can link to it.
+    Rendered inside a fieldset whose legend is the question (portal/includes/radios.html)."""
+
+    def id_for_label(self, id_, index=None):
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class ParentedSelect(forms.Select):
+    """A select whose options carry ``data-parent`` so ventanilla.js can filter them by
+    another select (``data-filter-by``). Without JavaScript every option stays usable."""
+
+    def __init__(self, *args, parents: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parents = parents or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        parent = self.parents.get(str(value))
+        if parent is not None:
+            option["attrs"]["data-parent"] = parent
+        return option
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Django 5.2 multiple-file pattern. Returns the raw uploads; content checks happen in
+    ``tickets.uploads.check_upload_list`` (the form's ``clean_attachments``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [item for item in data if item]
+        return [data] if data else []
+
+
+def _required(message):
+    return {"required": message}
+
+
+def _attachments_field():
+    return MultipleFileField(
+        label=_("Archivos"),
+        help_text=_("Opcional. Hasta 5 archivos: fotos (JPG, PNG, WEBP, GIF) o PDF, de hasta "
+                    "10 MB cada uno."),
+    )
+
+
+def _checked_attachments(form):
+    files = form.cleaned_data.get("attachments") or []
+    return check_upload_list(files)
+
+
+class TicketRequestForm(AccessibleFormMixin, forms.Form):
+    """The public request form of one institution (fieldsets follow the field order)."""
+
+    # Identificación y contacto
+    full_name = forms.CharField(
+        label=_("Nombre completo"), max_length=200,
+        error_messages=_required(_("Escriba su nombre completo.")),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    rut = forms.CharField(
+        label=_("RUT"), required=False, max_length=20,
+        help_text=_("Con dígito verificador, por ejemplo 12.345.678-5."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text",
+                                      "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label=_("Correo electrónico"), max_length=254,
+        help_text=_("Le enviaremos el folio a este correo; lo necesitará para el seguimiento."),
+        error_messages={"required": _("Escriba su correo electrónico."),
+                        "invalid": _("Escriba un correo válido, por ejemplo nombre@dominio.cl.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("Teléfono"), required=False, max_length=30,
+        help_text=_("Por ejemplo +56 9 1234 5678."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    # Tipo de usuario
+    requester_type = forms.ModelChoiceField(
+        label=_("¿Quién hace la solicitud?"), queryset=None, widget=RadioGroup,
+        empty_label=None, error_messages={
+            "required": _("Elija el tipo de usuario."),
+            "invalid_choice": _("Elija un tipo de usuario de la lista."),
+        },
+    )
+    # Ubicación
+    region = forms.ModelChoiceField(
+        label=_("Región"), queryset=None, empty_label=_("Elija una región"),
+        error_messages={"required": _("Elija la región."),
+                        "invalid_choice": _("Elija una región de la lista.")},
+    )
+    comuna = forms.ChoiceField(
+        label=_("Comuna"),
+        error_messages={"required": _("Elija la comuna."),
+                        "invalid_choice": _("Elija una comuna de la lista.")},
+    )
+    # Establecimiento
+    organization = forms.ChoiceField(
+        label=_("Establecimiento"), required=False,
+        help_text=_("Si su solicitud se refiere a un establecimiento, elíjalo."),
+        error_messages={"invalid_choice": _("Establecimiento desconocido.")},
+    )
+    # La solicitud
+    ticket_type = forms.ModelChoiceField(
+        label=_("Motivo"), queryset=None, widget=RadioGroup, empty_label=None,
+        error_messages={"required": _("Elija el motivo de su solicitud."),
+                        "invalid_choice": _("Elija un motivo de la lista.")},
+    )
+    topic = forms.ChoiceField(
+        label=_("Tema"),
+        error_messages={"required": _("Elija el tema."),
+                        "invalid_choice": _("Elija un tema de la lista.")},
+    )
+    urgency = forms.ChoiceField(
+        label=_("Urgencia"), choices=Urgency.choices, initial=Urgency.MEDIUM, widget=RadioGroup,
+        error_messages={"required": _("Elija la urgencia."),
+                        "invalid_choice": _("Elija una urgencia de la lista.")},
+    )
+    subject = forms.CharField(
+        label=_("Asunto"), max_length=200,
+        help_text=_("Un resumen en una línea (máximo 200 caracteres)."),
+        error_messages={"required": _("Escriba un asunto."),
+                        "max_length": _("El asunto puede tener hasta 200 caracteres.")},
+    )
+    detail = forms.CharField(
+        label=_("Detalle"), max_length=MAX_DETAIL_LENGTH, widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Cuéntenos qué pasó, cuándo y dónde."),
+        error_messages={
+            "required": _("Describa su solicitud."),
+            "max_length": _("El detalle puede tener hasta %(limit_value)d caracteres."),
+        },
+    )
+    # Adjuntos
+    attachments = _attachments_field()
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, institution: Institution, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.institution = institution
+        requester_types = catalog_selectors.requester_type_list(institution=institution)
+        self.fields["requester_type"].queryset = requester_types
+        if not requester_types.exists():
+            # An institution without requester types simply does not ask the question.
+            del self.fields["requester_type"]
+        self.fields["ticket_type"].queryset = catalog_selectors.ticket_type_list(
+            institution=institution
+        )
+        self.fields["region"].queryset = core_selectors.region_list()
+
+        comunas = list(core_selectors.comuna_list())
+        self._comunas = {comuna.code: comuna for comuna in comunas}
+        grouped: dict[str, list] = {}
+        for comuna in comunas:
+            grouped.setdefault(comuna.region_id, []).append((comuna.code, comuna.name))
+        regions = list(core_selectors.region_list())
+        self.fields["comuna"].choices = [("", _("Elija una comuna"))] + [
+            (region.name, grouped.get(region.code, [])) for region in regions
+        ]
+        self.fields["comuna"].widget = ParentedSelect(
+            attrs={"data-filter-by": "id_region"},
+            parents={comuna.code: comuna.region_id for comuna in comunas},
+        )
+        self.fields["comuna"].widget.choices = self.fields["comuna"].choices
+
+        organizations = list(catalog_selectors.organization_list(institution=institution))
+        self._organizations = {str(org.pk): org for org in organizations}
+        self.fields["organization"].choices = [("", _("Ninguno en particular"))] + [
+            (str(org.pk), f"{org} — {org.comuna.name}") for org in organizations
+        ]
+        self.fields["organization"].widget = ParentedSelect(
+            attrs={"data-filter-by": "id_comuna"},
+            parents={str(org.pk): org.comuna_id for org in organizations},
+        )
+        self.fields["organization"].widget.choices = self.fields["organization"].choices
+
+        topics = catalog_selectors.topic_list(institution=institution)
+        self._topics = {str(topic.pk): topic for topic in topics}
+        depth: dict[int, int] = {}
+        topic_choices = [("", _("Elija un tema"))]
+        for topic in topics:
+            depth[topic.pk] = depth.get(topic.parent_id, -1) + 1 if topic.parent_id else 0
+            indent = "\u00a0\u00a0\u00a0\u00a0" * depth[topic.pk]
+            topic_choices.append((str(topic.pk), f"{indent}{topic.name}"))
+        self.fields["topic"].choices = topic_choices
+        self.hint_ids()
+
+    # -- field cleaning -------------------------------------------------------------------------
+
+    def clean_full_name(self):
+        value = self.cleaned_data["full_name"].strip()
+        if not value:
+            raise ValidationError(_("Escriba su nombre completo."), code="required")
+        return value
+
+    def clean_rut(self):
+        value = self.cleaned_data["rut"].strip()
+        return rut_normalize(value) if value else ""
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        if value and not 8 <= len(normalize_phone(value)) <= 15:
+            raise ValidationError(
+                _("Escriba un teléfono válido, por ejemplo +56 9 1234 5678."), code="phone"
+            )
+        return value
+
+    def clean_comuna(self) -> Comuna:
+        return self._comunas[self.cleaned_data["comuna"]]
+
+    def clean_organization(self) -> Organization | None:
+        value = self.cleaned_data["organization"]
+        return self._organizations[value] if value else None
+
+    def clean_topic(self) -> Topic:
+        return self._topics[self.cleaned_data["topic"]]
+
+    def clean_subject(self):
+        value = self.cleaned_data["subject"].strip()
+        if not value:
+            raise ValidationError(_("Escriba un asunto."), code="required")
+        return value
+
+    def clean_detail(self):
+        value = self.cleaned_data["detail"].strip()
+        if not value:
+            raise ValidationError(_("Describa su solicitud."), code="required")
+        return value
+
+    def clean_attachments(self):
+        return _checked_attachments(self)
+
+    def clean_idempotency_key(self):
+        # A missing or tampered token only loses double-submit protection; it is not an error.
+        try:
+            return str(uuid.UUID(self.cleaned_data["idempotency_key"]))
+        except (ValueError, TypeError):
+            return ""
+
+    def clean(self):
+        cleaned = super().clean()
+        region, comuna = cleaned.get("region"), cleaned.get("comuna")
+        if region is not None and comuna is not None and comuna.region_id != region.pk:
+            self.add_error("comuna", _("La comuna elegida no pertenece a la región seleccionada."))
+        organization = cleaned.get("organization")
+        comuna = cleaned.get("comuna")
+        if organization is not None and comuna is not None and organization.comuna_id != comuna.pk:
+            self.add_error(
+                "organization",
+                _("El establecimiento elegido no está en la comuna seleccionada."),
+            )
+        return cleaned
+
+
+class TrackingForm(AccessibleFormMixin, forms.Form):
+    folio = forms.CharField(
+        label=_("Folio"), max_length=40,
+        help_text=_("Aparece en el correo de confirmación, por ejemplo JUN-2026-000123."),
+        error_messages=_required(_("Escriba el folio.")),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label=_("Correo electrónico"), max_length=254,
+        help_text=_("El mismo correo que indicó en su solicitud."),
+        error_messages={"required": _("Escriba su correo electrónico."),
+                        "invalid": _("Escriba un correo válido, por ejemplo nombre@dominio.cl.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hint_ids()
+
+    def clean_folio(self):
+        return self.cleaned_data["folio"].strip().upper()
+
+
+class CitizenMessageForm(AccessibleFormMixin, forms.Form):
+    body = forms.CharField(
+        label=_("Mensaje"), max_length=MAX_MESSAGE_LENGTH, widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": _("Escriba su mensaje."),
+            "max_length": _("El mensaje puede tener hasta %(limit_value)d caracteres."),
+        },
+    )
+    attachments = _attachments_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hint_ids()
+
+    def clean_body(self):
+        value = self.cleaned_data["body"].strip()
+        if not value:
+            raise ValidationError(_("Escriba su mensaje."), code="required")
+        return value
+
+    def clean_attachments(self):
+        return _checked_attachments(self)
