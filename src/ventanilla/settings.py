@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "ventanilla.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -168,6 +168,8 @@ USE_TZ = True
 
 # --- Static files and uploads --------------------------------------------------------------------
 STATIC_URL = "/static/"
+# Project-wide assets (base stylesheet and script); apps keep theirs in <app>/static/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Uploads are never served by URL: they are read through permission-checked views.
@@ -214,7 +216,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Background tasks ------------------------------------------------------------------------
 # django-tasks with the database backend by default (no extra service); the worker is
-# `python -m ventanilla worker`. TASKS_BACKEND=immediate runs them inline (tests).
+# `db_worker --queue-name default,notifications` (started by `python -m ventanilla serve`).
+# TASKS_BACKEND=immediate runs them inline (tests).
 _tasks_backend = os.environ.get(
     "TASKS_BACKEND", "immediate" if ENVIRONMENT == "test" else "database"
 )

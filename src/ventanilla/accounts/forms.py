@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ventanilla.accounts.models import User
 from ventanilla.citizens.services import normalize_email
-from ventanilla.portal.forms import AccessibleFormMixin
+from ventanilla.core.forms import AccessibleFormMixin
 
 
 class LoginForm(AccessibleFormMixin, AuthenticationForm):

@@ -11,6 +11,8 @@ class OutboundStatus(models.TextChoices):
     SENDING = "sending", _("Enviando")
     SENT = "sent", _("Enviado")
     FAILED = "failed", _("Fallido")
+    # Deliberately never sent (e.g. demo data, a message superseded before delivery).
+    CANCELLED = "cancelled", _("Anulado")
 
 
 class OutboundMessage(models.Model):
@@ -36,6 +38,8 @@ class OutboundMessage(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]

@@ -1,19 +1,28 @@
 """Outbox writes: enqueue inside the caller's transaction, deliver from the worker.
 
-Delivery claims a message with a conditional UPDATE (pending → sending), so two workers
-never send the same row; a message whose worker died while sending is re-queued by
-``outbox_replay`` after ``CLAIM_TIMEOUT``.
+Delivery claims a message with a conditional UPDATE (pending → sending) that also counts
+the attempt, so two workers never send the same row and a worker that dies mid-send
+still used up an attempt. Every later write of that delivery is conditional on the
+claim (status ``sending`` and the same ``claimed_at``), so a slow worker whose claim was
+taken back by ``outbox_replay`` cannot overwrite what the next worker did.
+
+A message whose worker died while sending is re-queued by ``outbox_replay`` after
+``CLAIM_TIMEOUT``. Delivery is at-least-once only in that case (the provider may have
+accepted the message before the worker died); the stable Message-ID lets mail clients
+collapse such a duplicate.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import smtplib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -22,6 +31,11 @@ from ventanilla.notifications.models import OutboundMessage, OutboundStatus
 logger = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
+# The replay leaves freshly enqueued messages to their own job for this long.
+REPLAY_GRACE = timedelta(minutes=1)
+REPLAY_BATCH = 1000
+# Statuses a message can still be cancelled from (never while a worker is sending it).
+CANCELLABLE = (OutboundStatus.PENDING, OutboundStatus.FAILED)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -35,7 +49,8 @@ def outbox_enqueue_email(
     """Render and persist an e-mail; schedule its delivery after the transaction commits.
 
     ``template`` names ``notifications/email/<template>.txt``, whose first line is the
-    subject. Returns None when there is no recipient.
+    subject. Returns None when there is no recipient. The same ``dedupe_key`` twice gives
+    the first message back and schedules nothing new.
     """
     if not recipient:
         return None
@@ -47,56 +62,114 @@ def outbox_enqueue_email(
         dedupe_key=dedupe_key,
         defaults={
             "institution": institution, "ticket": ticket, "channel": "email",
-            "recipient": recipient, "subject": subject.strip()[:250], "body_text": body.strip() + "\n",
+            "recipient": recipient.strip(), "subject": " ".join(subject.split())[:250],
+            "body_text": body.strip() + "\n",
         },
     )
     if created:
         message_id = message.pk
-        transaction.on_commit(lambda: _schedule(message_id))
+        transaction.on_commit(lambda: _schedule_if_pending(message_id))
     return message
 
 
-def _schedule(message_id: int, run_after=None) -> None:
+def outbox_cancel(*, message_ids: Iterable[int], reason: str) -> int:
+    """Mark messages that were not sent yet as never to be sent. Returns how many.
+
+    Messages already sent, or being sent right now, are left alone.
+    """
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        return OutboundMessage.objects.filter(pk__in=ids, status__in=CANCELLABLE).update(
+            status=OutboundStatus.CANCELLED, cancelled_at=timezone.now(),
+            cancel_reason=reason.strip()[:200], claimed_at=None,
+        )
+
+
+def outbox_retry(*, message_ids: Iterable[int]) -> int:
+    """Give failed messages a fresh round of attempts (after fixing an address or the
+    provider). Returns how many were re-queued."""
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        retried = list(OutboundMessage.objects.filter(pk__in=ids, status=OutboundStatus.FAILED)
+                       .values_list("pk", flat=True))
+        OutboundMessage.objects.filter(pk__in=retried, status=OutboundStatus.FAILED).update(
+            status=OutboundStatus.PENDING, attempts=0, next_attempt_at=timezone.now(),
+            claimed_at=None,
+        )
+        for message_id in retried:
+            transaction.on_commit(lambda message_id=message_id: _schedule_if_pending(message_id))
+    return len(retried)
+
+
+def _schedule_if_pending(message_id: int) -> None:
+    # The message may have been cancelled in the same transaction that created it
+    # (demo data, a superseded answer): then no job is needed at all.
+    if OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.PENDING).exists():
+        _schedule(message_id)
+
+
+def _schedule(message_id: int, run_after: datetime | None = None) -> None:
     from ventanilla.notifications.tasks import deliver_outbound_message
 
     task = deliver_outbound_message
-    if run_after is not None:
-        task = task.using(run_after=run_after)
     try:
+        if run_after is not None:
+            if not task.get_backend().supports_defer:
+                return  # this backend cannot delay a job; outbox_replay will pick it up
+            task = task.using(run_after=run_after)
         task.enqueue(message_id)
     except Exception:  # the row is safe in the outbox; outbox_replay will pick it up
         logger.exception("could not enqueue outbound message %s", message_id)
 
 
+def _is_permanent(exc: Exception) -> bool:
+    """Errors that no retry will fix: a malformed message or an address the server refuses
+    for good (5xx). Everything else (network, 4xx, timeouts) is retried with backoff."""
+    if isinstance(exc, ValueError):  # BadHeaderError, an unparseable address, bad encoding
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(
+            code >= 500 for code, _ in exc.recipients.values()
+        )
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return False
+
+
 def outbox_deliver(*, message_id: int) -> str:
     """Send one message if it is still pending and due. Returns the resulting status."""
-    now = timezone.now()
+    claimed_at = timezone.now()
     claimed = OutboundMessage.objects.filter(
-        pk=message_id, status=OutboundStatus.PENDING, next_attempt_at__lte=now
-    ).update(status=OutboundStatus.SENDING, claimed_at=now)
+        pk=message_id, status=OutboundStatus.PENDING, next_attempt_at__lte=claimed_at
+    ).update(status=OutboundStatus.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1)
     if not claimed:
-        return OutboundMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or "missing"
+        return (
+            OutboundMessage.objects.filter(pk=message_id).values_list("status", flat=True).first()
+            or "missing"
+        )
     message = OutboundMessage.objects.get(pk=message_id)
+    ours = OutboundMessage.objects.filter(
+        pk=message_id, status=OutboundStatus.SENDING, claimed_at=claimed_at
+    )
     try:
         _send_email(message)
     except Exception as exc:  # any provider failure: keep the row, retry later
-        attempts = message.attempts + 1
-        final = attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        next_attempt = now + _backoff(attempts)
-        OutboundMessage.objects.filter(pk=message_id).update(
-            status=OutboundStatus.FAILED if final else OutboundStatus.PENDING,
-            attempts=attempts, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=next_attempt, claimed_at=None,
-        )
-        logger.warning("delivery of outbound message %s failed (attempt %s): %s",
-                       message_id, attempts, exc)
+        final = _is_permanent(exc) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+        next_attempt = timezone.now() + _backoff(message.attempts)
+        status = OutboundStatus.FAILED if final else OutboundStatus.PENDING
+        ours.update(status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    next_attempt_at=next_attempt, claimed_at=None)
+        logger.warning("delivery of outbound message %s failed (attempt %s%s): %s",
+                       message_id, message.attempts, ", giving up" if final else "", exc)
         if not final:
             _schedule(message_id, run_after=next_attempt)
-        return OutboundStatus.FAILED if final else OutboundStatus.PENDING
-    OutboundMessage.objects.filter(pk=message_id).update(
-        status=OutboundStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1,
-        last_error="",
-    )
+        return status
+    ours.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="",
+                claimed_at=None)
     return OutboundStatus.SENT
 
 
@@ -106,23 +179,43 @@ def _send_email(message: OutboundMessage) -> None:
         subject=message.subject, body=message.body_text, to=[message.recipient],
         from_email=settings.DEFAULT_FROM_EMAIL,
         # A stable Message-ID: if a retry ever re-sends, mail clients see one message.
-        headers={"Message-ID": f"<outbox-{message.pk}@{domain}>", "Auto-Submitted": "auto-generated"},
+        headers={
+            "Message-ID": f"<outbox-{message.pk}@{domain}>",
+            "Auto-Submitted": "auto-generated",
+        },
     )
     email.send(fail_silently=False)
 
 
 def outbox_replay() -> int:
     """Re-queue messages that are due but have no live job (worker restart, lost enqueue,
-    a worker that died mid-send). Run periodically by the worker loop."""
+    a worker that died mid-send). Run periodically (``outbox_replay --every 60``).
+    Returns how many messages were re-queued."""
     now = timezone.now()
-    OutboundMessage.objects.filter(
-        status=OutboundStatus.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    ).update(status=OutboundStatus.PENDING, claimed_at=None)
-    due = list(
-        OutboundMessage.objects.filter(
-            Q(status=OutboundStatus.PENDING) & Q(next_attempt_at__lte=now - timedelta(minutes=1))
-        ).values_list("pk", flat=True)[:1000]
+    stale = now - CLAIM_TIMEOUT
+    stuck = list(
+        OutboundMessage.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stale)
+        .values_list("pk", flat=True)[:REPLAY_BATCH]
     )
-    for message_id in due:
+    if stuck:
+        # The worker died mid-send. The attempt counted at claim time stays counted, so a
+        # message that kills its worker every time cannot loop forever.
+        still_stuck = OutboundMessage.objects.filter(
+            pk__in=stuck, status=OutboundStatus.SENDING, claimed_at__lt=stale
+        )
+        still_stuck.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
+            status=OutboundStatus.FAILED, claimed_at=None,
+            last_error="ClaimTimeout: the worker never finished sending; giving up.",
+        )
+        still_stuck.update(
+            status=OutboundStatus.PENDING, claimed_at=None, next_attempt_at=now,
+            last_error="ClaimTimeout: the worker never finished sending; retrying.",
+        )
+        logger.warning("outbox: %s message(s) stuck in sending were taken back", len(stuck))
+    due = OutboundMessage.objects.filter(status=OutboundStatus.PENDING).filter(
+        Q(next_attempt_at__lte=now - REPLAY_GRACE) | Q(pk__in=stuck)
+    )
+    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:REPLAY_BATCH])
+    for message_id in ids:
         _schedule(message_id)
-    return len(due)
+    return len(ids)

@@ -13,6 +13,7 @@ from ventanilla.catalog import selectors as catalog_selectors
 from ventanilla.catalog.models import Institution, Organization, Topic
 from ventanilla.citizens.services import normalize_phone
 from ventanilla.core import selectors as core_selectors
+from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.core.models import Comuna
 from ventanilla.core.rut import rut_normalize
 from ventanilla.tickets.models import Urgency
@@ -20,29 +21,6 @@ from ventanilla.tickets.uploads import ACCEPT_ATTRIBUTE, check_upload_list
 
 MAX_DETAIL_LENGTH = 10000
 MAX_MESSAGE_LENGTH = 5000
-
-
-class AccessibleFormMixin:
-    """Ties each widget to its hint and error texts (``aria-describedby``) and marks
-    invalid fields, matching the ids rendered by ``includes/field.html``."""
-
-    def full_clean(self):
-        super().full_clean()
-        for name, field in self.fields.items():
-            bound = self[name]
-            described = []
-            if field.help_text:
-                described.append(f"{bound.auto_id}_hint")
-            if name in self.errors:
-                described.append(f"{bound.auto_id}_error")
-                field.widget.attrs["aria-invalid"] = "true"
-            if described:
-                field.widget.attrs["aria-describedby"] = " ".join(described)
-
-    def hint_ids(self):
-        for name, field in self.fields.items():
-            if field.help_text and not isinstance(field.widget, forms.HiddenInput):
-                field.widget.attrs.setdefault("aria-describedby", f"{self[name].auto_id}_hint")
 
 
 class RadioGroup(forms.RadioSelect):
