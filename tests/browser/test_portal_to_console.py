@@ -10,7 +10,10 @@ from ventanilla.accounts.models import Role
 from ventanilla.core.models import Comuna
 from ventanilla.tickets.models import Attachment, Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_request_from_portal_reaches_staff_inbox(browser, live_server, png_file):
