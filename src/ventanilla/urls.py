@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from ventanilla.core.views import healthz
 
-admin.site.site_header = "Ventanilla — administración"
+admin.site.site_header = _("Ventanilla — administración")
 admin.site.site_title = "Ventanilla"
 
 urlpatterns = [

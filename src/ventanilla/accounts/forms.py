@@ -57,10 +57,6 @@ class SignupForm(AccessibleFormMixin, forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.hint_ids()
-
     def clean_full_name(self):
         value = self.cleaned_data["full_name"].strip()
         if not value:

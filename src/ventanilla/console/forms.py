@@ -9,12 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from ventanilla.accounts.models import Membership, Role
 from ventanilla.catalog.selectors import ticket_type_list, topic_list
 from ventanilla.console.selectors import area_list, channel_list_active
+from ventanilla.core.forms import AccessibleFormMixin, MultipleFileField
 from ventanilla.core.selectors import region_list
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import Status, Ticket
 from ventanilla.tickets.selectors import InboxFilters
 from ventanilla.tickets.services import ALLOWED_TRANSITIONS
-from ventanilla.tickets.uploads import ACCEPT_ATTRIBUTE, check_upload_list
+from ventanilla.tickets.uploads import check_upload_list
 
 STATUS_OPEN = "open"
 STATUS_ALL = "all"
@@ -33,7 +34,7 @@ def _topic_choices(institution) -> list[tuple[str, str]]:
     return choices
 
 
-class InboxFilterForm(forms.Form):
+class InboxFilterForm(AccessibleFormMixin, forms.Form):
     """The inbox filters (GET). A value that is not on offer (another institution's id, a
     typo in the URL) becomes a field error and that filter is ignored."""
 
@@ -100,7 +101,7 @@ def _text_area(rows: int = 5) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
 
-class NoteForm(forms.Form):
+class NoteForm(AccessibleFormMixin, forms.Form):
     prefix = "note"
     body = forms.CharField(
         label=_("Nota interna"), max_length=MAX_TEXT, widget=_text_area(),
@@ -109,23 +110,7 @@ class NoteForm(forms.Form):
     )
 
 
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
-
-
-class ReplyForm(forms.Form):
+class ReplyForm(AccessibleFormMixin, forms.Form):
     prefix = "reply"
     body = forms.CharField(
         label=_("Respuesta a la persona"), max_length=MAX_TEXT, widget=_text_area(7),
@@ -152,7 +137,7 @@ class ReplyForm(forms.Form):
         return self.cleaned_data.get("attachments")
 
 
-class StatusForm(forms.Form):
+class StatusForm(AccessibleFormMixin, forms.Form):
     prefix = "status"
     status = forms.ChoiceField(
         label=_("Nuevo estado"),
@@ -174,7 +159,7 @@ class StatusForm(forms.Form):
         ]
 
 
-class AreaForm(forms.Form):
+class AreaForm(AccessibleFormMixin, forms.Form):
     prefix = "area"
     area = forms.ChoiceField(
         label=_("Derivar al área"),

@@ -2,11 +2,14 @@
 
 from django import forms
 
+from ventanilla.tickets.uploads import ACCEPT_ATTRIBUTE
+
 
 class AccessibleFormMixin:
     """Ties each widget to its hint and error texts (``aria-describedby``) and marks
     invalid fields, matching the ids rendered by ``includes/field.html``. The hint id is
-    the one Django itself uses (``<id>_helptext``)."""
+    the one Django itself uses (``<id>_helptext``), which Django already links when the
+    field has no error."""
 
     def full_clean(self):
         super().full_clean()
@@ -21,7 +24,22 @@ class AccessibleFormMixin:
             if described:
                 field.widget.attrs["aria-describedby"] = " ".join(described)
 
-    def hint_ids(self):
-        for name, field in self.fields.items():
-            if field.help_text and not isinstance(field.widget, forms.HiddenInput):
-                field.widget.attrs.setdefault("aria-describedby", f"{self[name].auto_id}_helptext")
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Django 5.2's multiple-file pattern: returns the list of raw uploads. Their content is
+    checked by ``tickets.uploads.check_upload_list`` in the form's ``clean_<field>``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []

@@ -13,11 +13,11 @@ from ventanilla.catalog import selectors as catalog_selectors
 from ventanilla.catalog.models import Institution, Organization, Topic
 from ventanilla.citizens.services import normalize_phone
 from ventanilla.core import selectors as core_selectors
-from ventanilla.core.forms import AccessibleFormMixin
+from ventanilla.core.forms import AccessibleFormMixin, MultipleFileField
 from ventanilla.core.models import Comuna
 from ventanilla.core.rut import rut_normalize
 from ventanilla.tickets.models import Urgency
-from ventanilla.tickets.uploads import ACCEPT_ATTRIBUTE, check_upload_list
+from ventanilla.tickets.uploads import check_upload_list
 
 MAX_DETAIL_LENGTH = 10000
 MAX_MESSAGE_LENGTH = 5000
@@ -45,25 +45,6 @@ class ParentedSelect(forms.Select):
         if parent is not None:
             option["attrs"]["data-parent"] = parent
         return option
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Django 5.2 multiple-file pattern. Returns the raw uploads; content checks happen in
-    ``tickets.uploads.check_upload_list`` (the form's ``clean_attachments``)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            return [item for item in data if item]
-        return [data] if data else []
 
 
 def _required(message):
@@ -217,7 +198,6 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
             indent = "\u00a0\u00a0\u00a0\u00a0" * depth[topic.pk]
             topic_choices.append((str(topic.pk), f"{indent}{topic.name}"))
         self.fields["topic"].choices = topic_choices
-        self.hint_ids()
 
     # -- field cleaning -------------------------------------------------------------------------
 
@@ -304,10 +284,6 @@ class TrackingForm(AccessibleFormMixin, forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.hint_ids()
-
     def clean_folio(self):
         return self.cleaned_data["folio"].strip().upper()
 
@@ -321,10 +297,6 @@ class CitizenMessageForm(AccessibleFormMixin, forms.Form):
         },
     )
     attachments = _attachments_field()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.hint_ids()
 
     def clean_body(self):
         value = self.cleaned_data["body"].strip()
