@@ -13,7 +13,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Function scope on purpose: while Playwright's sync API is running, an asyncio loop is
+# active in this thread and Django's connection handler (an asgiref Local) hands out other
+# connection objects, which would leak into every later test of the session.
+@pytest.fixture
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
@@ -28,6 +31,11 @@ def browser():
         )
         yield browser
         browser.close()
+        # Close the connections the test opened while the loop was active (they belong to
+        # that context and would otherwise stay open past the end of the test run).
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture
