@@ -127,7 +127,11 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
-    _database.setdefault("TEST", {})["NAME"] = os.environ.get("SQLITE_TEST_NAME") or None
+    # The test database is a file, not memory, so threads share it and the concurrency tests
+    # exercise SQLite's real locking too.
+    _database.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "SQLITE_TEST_NAME", str(VAR_DIR / "test-ventanilla.sqlite3")
+    )
 else:
     _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
