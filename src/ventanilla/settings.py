@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "ventanilla.citizens",
     "ventanilla.tickets",
     "ventanilla.notifications",
+    "ventanilla.routing",
+    "ventanilla.sla",
     "ventanilla.portal",
     "ventanilla.console",
 ]

@@ -1,6 +1,7 @@
 """Catalogs. Everything except channels belongs to one institution, so an installation
 can serve several public bodies with their own topics, areas and deadlines."""
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +81,10 @@ class TicketType(InstitutionCatalog):
         help_text=_("Plazo base medido desde la recepción."),
     )
     description = models.CharField(_("descripción"), max_length=300, blank=True)
+    requires_root_cause = models.BooleanField(
+        _("exige causa raíz y acción correctiva"), default=False,
+        help_text=_("Un reclamo no se cierra sin su causa raíz y la acción correctiva tomada."),
+    )
 
     class Meta(InstitutionCatalog.Meta):
         constraints = [
@@ -99,9 +104,28 @@ class RequesterType(InstitutionCatalog):
         verbose_name_plural = _("tipos de usuario")
 
 
+class AssignmentPolicy(models.TextChoices):
+    MANUAL = "manual", _("Manual (cada persona toma sus casos)")
+    ROUND_ROBIN = "round_robin", _("Automática, por turnos")
+    LEAST_OPEN = "least_open", _("Automática, a quien tenga menos casos abiertos")
+
+
 class Area(InstitutionCatalog):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="areas")
     email = models.EmailField(_("correo del área"), blank=True)
+    assignment_policy = models.CharField(
+        _("asignación de casos"), max_length=20, choices=AssignmentPolicy.choices,
+        default=AssignmentPolicy.MANUAL,
+    )
+    sends_answers = models.BooleanField(
+        _("el área envía sus respuestas"), default=False,
+        help_text=_("Si no, el administrador del canal revisa y envía las respuestas del área."),
+    )
+    # Round-robin cursor: the member who got the last automatic assignment.
+    last_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
 
     class Meta(InstitutionCatalog.Meta):
         constraints = [
@@ -125,6 +149,10 @@ class Topic(InstitutionCatalog):
         help_text=_(
             "Área a la que se deriva un requerimiento de este tema si ninguna regla decide otra."
         ),
+    )
+    is_sensitive = models.BooleanField(
+        _("tema sensible"), default=False,
+        help_text=_("Las respuestas sobre este tema requieren la aprobación de un supervisor."),
     )
 
     class Meta(InstitutionCatalog.Meta):

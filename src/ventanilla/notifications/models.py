@@ -48,3 +48,45 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient}: {self.subject}"
+
+
+class TemplateKey(models.TextChoices):
+    TICKET_RECEIVED = "ticket_received", _("Acuse de recibo (con folio)")
+    TYPE1_ANSWER = "type1_answer", _("Respuesta automática (sugerencia, felicitación)")
+    ANSWER_PLAN = "answer_plan", _("Respuesta intermedia")
+    ANSWER_FINAL = "answer_final", _("Respuesta final")
+    TICKET_REPLY = "ticket_reply", _("Otra respuesta del equipo")
+    TICKET_CLOSED = "ticket_closed", _("Cierre")
+    TICKET_REOPENED = "ticket_reopened", _("Reapertura")
+    TICKET_MERGED = "ticket_merged", _("Fusión con otro requerimiento")
+    SLA_ALERT = "sla_alert", _("Alerta de plazo (al equipo)")
+
+
+class MessageTemplate(models.Model):
+    """An editable automatic message. The most specific active one applies: the
+    institution's for the ticket type, the institution's for any type, then the built-in
+    file ``notifications/email/<key>.txt``. First line of the rendered text is the subject."""
+
+    institution = models.ForeignKey(
+        "catalog.Institution", on_delete=models.CASCADE, related_name="message_templates"
+    )
+    key = models.CharField(_("mensaje"), max_length=30, choices=TemplateKey.choices)
+    ticket_type = models.ForeignKey(
+        "catalog.TicketType", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("motivo"), help_text=_("Vacío: para todos los motivos."),
+    )
+    subject = models.CharField(_("asunto"), max_length=250)
+    body = models.TextField(_("texto"))
+    is_active = models.BooleanField(_("activa"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "key", "ticket_type"],
+                                    name="message_template_unique"),
+        ]
+        verbose_name = _("plantilla de mensaje")
+        verbose_name_plural = _("plantillas de mensajes")
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()} · {self.institution}"

@@ -27,6 +27,21 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING_CITIZEN)
 
 
+class ResponseStage(models.TextChoices):
+    """The three answers of the Type 2 workflow; ``done`` once the final one is sent."""
+
+    ACK = "ack", _("Acuse de recibo")
+    PLAN = "plan", _("Respuesta intermedia")
+    FINAL = "final", _("Respuesta final")
+    DONE = "done", _("Respondido")
+
+
+class TriageStatus(models.TextChoices):
+    NOT_REQUIRED = "not_required", _("No requiere")
+    PENDING = "pending", _("Por validar")
+    CONFIRMED = "confirmed", _("Validado")
+
+
 class FolioCounter(models.Model):
     """Last folio number issued per institution and year. Incremented under a row lock,
     so concurrent intake never hands out the same number twice."""
@@ -103,11 +118,46 @@ class Ticket(models.Model):
     )
     status = models.CharField(_("estado"), max_length=20, choices=Status.choices,
                               default=Status.NEW)
+    priority = models.CharField(_("prioridad"), max_length=10, choices=Urgency.choices,
+                                default=Urgency.MEDIUM)
+    # Type 2 tickets wait in the triage queue until the channel administrator confirms
+    # (or corrects) the area the routing rules chose.
+    triage_status = models.CharField(_("triaje"), max_length=15, choices=TriageStatus.choices,
+                                     default=TriageStatus.NOT_REQUIRED)
+    triage_confirmed_at = models.DateTimeField(_("triaje validado el"), null=True, blank=True)
+    triage_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    stage = models.CharField(_("etapa de respuesta"), max_length=10,
+                             choices=ResponseStage.choices, default=ResponseStage.ACK)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets",
+        verbose_name=_("fusionado en"),
+    )
+    root_cause = models.TextField(_("causa raíz"), blank=True)
+    corrective_action = models.TextField(_("acción correctiva"), blank=True)
 
-    # Every deadline is measured from received_at, stamped by the platform on entry.
+    # Every deadline is measured from received_at, stamped by the platform on entry, and
+    # stored per stage (computed by the sla app from the applicable SlaPolicy).
     received_at = models.DateTimeField(_("recibido el"), default=timezone.now)
-    due_at = models.DateTimeField(_("plazo"), null=True, blank=True)
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("política de plazos"),
+    )
+    ack_due_at = models.DateTimeField(_("plazo del acuse"), null=True, blank=True)
+    plan_due_at = models.DateTimeField(_("plazo de la respuesta intermedia"), null=True, blank=True)
+    due_at = models.DateTimeField(_("plazo de la respuesta final"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acuse enviado el"), null=True, blank=True)
+    plan_answered_at = models.DateTimeField(_("respuesta intermedia el"), null=True, blank=True)
+    final_answered_at = models.DateTimeField(_("respuesta final el"), null=True, blank=True)
     first_answered_at = models.DateTimeField(_("primera respuesta el"), null=True, blank=True)
+    # The deadline of the current stage and the moment it becomes "at risk": kept on the
+    # row so the inbox filters and the sweep are index range scans.
+    next_due_at = models.DateTimeField(_("próximo plazo"), null=True, blank=True)
+    at_risk_at = models.DateTimeField(_("en riesgo desde"), null=True, blank=True)
+    # Waiting on the citizen stops the clock; deadlines move by the paused time on resume.
+    paused_at = models.DateTimeField(_("en pausa desde"), null=True, blank=True)
     closed_at = models.DateTimeField(_("cerrado el"), null=True, blank=True)
     updated_at = models.DateTimeField(_("actualizado el"), auto_now=True)
     created_by = models.ForeignKey(
@@ -139,6 +189,12 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["institution", "area", "status"], name="ticket_inst_area"),
             models.Index(fields=["institution", "status", "due_at"], name="ticket_inst_due"),
+            models.Index(
+                fields=["institution", "status", "next_due_at"], name="ticket_inst_next_due"
+            ),
+            models.Index(fields=["status", "at_risk_at"], name="ticket_sweep_risk"),
+            models.Index(fields=["institution", "triage_status", "-received_at"],
+                         name="ticket_inst_triage"),
             models.Index(fields=["contact_rut"], name="ticket_contact_rut"),
             models.Index(fields=["contact_email"], name="ticket_contact_email"),
         ]
@@ -154,7 +210,14 @@ class Ticket(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return bool(self.is_open and self.due_at and self.due_at < timezone.now())
+        deadline = self.next_due_at or self.due_at
+        return bool(self.is_open and not self.paused_at and deadline and deadline < timezone.now())
+
+    @property
+    def is_at_risk(self) -> bool:
+        now = timezone.now()
+        return bool(self.is_open and not self.paused_at and self.at_risk_at
+                    and self.at_risk_at <= now and not self.is_overdue)
 
 
 class EventKind(models.TextChoices):
@@ -165,6 +228,18 @@ class EventKind(models.TextChoices):
     REPLY = "reply", _("Respuesta")
     CITIZEN_MESSAGE = "citizen_message", _("Mensaje de la persona")
     NOTIFICATION = "notification", _("Notificación enviada")
+    TRIAGE_CONFIRMED = "triage_confirmed", _("Triaje validado")
+    ASSIGNED = "assigned", _("Asignación")
+    ANSWER_DRAFTED = "answer_drafted", _("Borrador de respuesta")
+    ANSWER_SUBMITTED = "answer_submitted", _("Respuesta enviada a aprobación")
+    ANSWER_APPROVED = "answer_approved", _("Respuesta aprobada")
+    ANSWER_REJECTED = "answer_rejected", _("Respuesta devuelta")
+    LINKED = "linked", _("Vinculación")
+    MERGED = "merged", _("Fusión")
+    SPLIT = "split", _("División")
+    SLA_ALERT = "sla_alert", _("Alerta de plazo")
+    SLA_PAUSED = "sla_paused", _("Plazo en pausa")
+    SLA_RESUMED = "sla_resumed", _("Plazo reanudado")
 
 
 class TicketEvent(models.Model):
@@ -258,3 +333,81 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class AnswerStatus(models.TextChoices):
+    DRAFT = "draft", _("Borrador")
+    PENDING_APPROVAL = "pending_approval", _("Esperando aprobación")
+    APPROVED = "approved", _("Aprobada")
+    REJECTED = "rejected", _("Devuelta")
+    SENT = "sent", _("Enviada")
+
+
+class TicketAnswer(models.Model):
+    """An answer for one stage (plan or final), drafted by the area and sent — after a
+    supervisor's approval when the topic is sensitive — by the channel administrator (or by
+    the area itself when the area is allowed to)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="answers")
+    stage = models.CharField(max_length=10, choices=ResponseStage.choices)
+    body = models.TextField(_("respuesta"))
+    # For a complaint's final answer: required before it can be sent (and the ticket closed).
+    root_cause = models.TextField(_("causa raíz"), blank=True)
+    corrective_action = models.TextField(_("acción correctiva"), blank=True)
+    status = models.CharField(
+        max_length=20, choices=AnswerStatus.choices, default=AnswerStatus.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "status"], name="answer_ticket_status")]
+        verbose_name = _("respuesta")
+        verbose_name_plural = _("respuestas")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.stage} {self.status}"
+
+
+class LinkKind(models.TextChoices):
+    RELATED = "related", _("Relacionado")
+    DUPLICATE = "duplicate", _("Duplicado (fusionado)")
+    SPLIT = "split", _("Dividido de")
+
+
+class TicketLink(models.Model):
+    from_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_from")
+    to_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_to")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_ticket", "to_ticket"], name="ticket_link_once"),
+            models.CheckConstraint(condition=~models.Q(from_ticket=models.F("to_ticket")),
+                                   name="ticket_link_not_self"),
+        ]
+        verbose_name = _("vínculo")
+        verbose_name_plural = _("vínculos")
+
+    def __str__(self) -> str:
+        return f"{self.from_ticket_id} {self.kind} {self.to_ticket_id}"

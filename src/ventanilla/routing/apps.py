@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    name = "ventanilla.routing"
+    verbose_name = "Derivación y triaje"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SlaConfig(AppConfig):
+    name = "ventanilla.sla"
+    verbose_name = "Plazos (SLA)"
