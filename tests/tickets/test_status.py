@@ -119,7 +119,7 @@ def test_reopening_requires_a_reason(catalog, supervisor, reason):
 
 def test_event_and_audit_written_in_the_same_transaction(catalog, supervisor):
     ticket = open_ticket(catalog)
-    with mock.patch("ventanilla.tickets.services.audit_record",
+    with mock.patch("ventanilla.tickets.services.lifecycle.audit_record",
                     side_effect=RuntimeError("audit down")), pytest.raises(RuntimeError):
         ticket_change_status(ticket=ticket, actor=supervisor, to_status=Status.CLOSED)
     ticket.refresh_from_db()

@@ -366,10 +366,7 @@ class Command(BaseCommand):
             return self.actors["supervisor"] if prefix == "junaeb" and rng.random() < 0.15 \
                 else triage
 
-        if ticket.ticket_type.workflow == "type1":  # acknowledged and closed on the spot
-            if at(received + timedelta(minutes=rng.randint(3, 120))):
-                ticket_reply(ticket=ticket, actor=triage, body=first_text,
-                             then_status=Status.CLOSED)
+        if ticket.ticket_type.workflow == "type1":  # the intake service answered and closed it
             return
 
         if age < timedelta(days=1):

@@ -1,0 +1,58 @@
+"""The two workflows of the institutions' manuals, applied on entry.
+
+Type 1 (suggestion, compliment): the platform answers with the type's template and closes
+the ticket itself. Type 2 (complaint, inquiry, information request): the acknowledgement
+goes out at once; the plan and the final answer follow (``tickets.services.answers``).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from ventanilla.catalog.models import Workflow
+from ventanilla.notifications.services import outbox_enqueue_email
+from ventanilla.sla.services import sla_stage_reached
+from ventanilla.tickets.models import EventKind, ResponseStage, Status, Ticket, TicketEvent
+
+
+def workflow_on_open(*, ticket: Ticket) -> None:
+    """Run inside the intake transaction, after the ticket and its deadlines exist."""
+    received_at = ticket.received_at
+    if ticket.ticket_type.workflow == Workflow.INFORMATIVE:
+        message = outbox_enqueue_email(
+            dedupe_key=f"ticket-{ticket.pk}-type1-answer", recipient=ticket.contact_email,
+            template="type1_answer", context={"ticket": ticket},
+            institution=ticket.institution, ticket=ticket,
+        )
+        TicketEvent.objects.create(
+            ticket=ticket, kind=EventKind.REPLY, created_at=received_at, is_public=True,
+            body=message.body_text if message else _(
+                "Recibimos su comentario y lo hicimos llegar al área correspondiente."),
+            data={"automatic": True, "stage": ResponseStage.FINAL},
+        )
+        TicketEvent.objects.create(
+            ticket=ticket, kind=EventKind.STATUS_CHANGED, created_at=received_at, is_public=True,
+            from_status=Status.NEW, to_status=Status.CLOSED,
+            body=_("Cerrado automáticamente con la respuesta de la plantilla."),
+        )
+        ticket.status = Status.CLOSED
+        ticket.closed_at = received_at
+        ticket.stage = ResponseStage.DONE
+        ticket.acknowledged_at = ticket.first_answered_at = received_at
+        ticket.final_answered_at = received_at
+        ticket.save(update_fields=[
+            "status", "closed_at", "stage", "acknowledged_at", "first_answered_at",
+            "final_answered_at", "updated_at",
+        ])
+        sla_stage_reached(ticket=ticket, stage=ResponseStage.FINAL, at=received_at)
+        return
+
+    outbox_enqueue_email(
+        dedupe_key=f"ticket-{ticket.pk}-received", recipient=ticket.contact_email,
+        template="ticket_received", context={"ticket": ticket},
+        institution=ticket.institution, ticket=ticket,
+    )
+    ticket.acknowledged_at = received_at
+    ticket.stage = ResponseStage.PLAN
+    ticket.save(update_fields=["acknowledged_at", "stage", "updated_at"])
+    sla_stage_reached(ticket=ticket, stage=ResponseStage.ACK, at=received_at)
