@@ -20,3 +20,16 @@ def listed(response) -> list[str]:
     for folio in folios:
         assert reverse("console:ticket", args=[folio]) in content
     return folios
+
+
+def confirmed(ticket):
+    """The ticket after the channel administrator confirmed its triage: until then a Type 2
+    ticket is not its area's, so responders do not see it."""
+    from tests.factories import MembershipFactory
+    from ventanilla.accounts.models import Role
+    from ventanilla.routing.services import triage_confirm
+
+    triage = MembershipFactory(institution=ticket.institution, role=Role.TRIAGE).user
+    triage_confirm(ticket=ticket, actor=triage)
+    ticket.refresh_from_db()
+    return ticket

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.console.helpers import listed
+from tests.console.helpers import confirmed, listed
 from tests.factories import UserFactory, open_ticket
 from ventanilla.accounts.models import Role
 
@@ -99,8 +99,9 @@ def test_responder_sees_only_tickets_of_their_areas(login, catalog, staff):
     from tests.factories import AreaFactory
 
     other_area = AreaFactory(institution=catalog["institution"], name="Área Becas")
-    mine = open_ticket(catalog, subject="Del área PAE")
-    theirs = open_ticket(catalog, subject="Del área Becas")
+    mine = confirmed(open_ticket(catalog, subject="Del área PAE"))
+    theirs = confirmed(open_ticket(catalog, subject="Del área Becas"))
+    pending = open_ticket(catalog, subject="Por validar")  # not the area's yet
     from ventanilla.tickets.services import ticket_change_area
 
     ticket_change_area(ticket=theirs, actor=staff(Role.TRIAGE), area=other_area)
@@ -109,6 +110,7 @@ def test_responder_sees_only_tickets_of_their_areas(login, catalog, staff):
     assert listed(client.get(reverse("console:inbox"), {"q": theirs.folio})) == []
     assert client.get(reverse("console:ticket", args=[mine.folio])).status_code == 200
     assert client.get(reverse("console:ticket", args=[theirs.folio])).status_code == 404
+    assert client.get(reverse("console:ticket", args=[pending.folio])).status_code == 404
 
 
 def test_operator_can_note_but_not_reply_or_change_status(login, catalog, staff):
@@ -136,7 +138,7 @@ def test_operator_can_note_but_not_reply_or_change_status(login, catalog, staff)
 
 
 def test_responder_cannot_change_area(login, catalog, staff):
-    ticket = open_ticket(catalog)
+    ticket = confirmed(open_ticket(catalog))
     client = login(staff(Role.RESPONDER, areas=[catalog["area"]]))
     page = client.get(reverse("console:ticket", args=[ticket.folio])).content.decode()
     assert 'name="area-area"' not in page

@@ -2,7 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.console.helpers import png_upload
+from tests.console.helpers import confirmed, png_upload
 from tests.factories import AreaFactory, open_ticket
 from ventanilla.accounts.models import Role
 from ventanilla.core.models import AuditEvent
@@ -195,6 +195,7 @@ def test_area_of_another_institution_is_refused(client, ticket, triage, other_ca
 
 
 def test_responder_can_reply_in_their_area(client, catalog, ticket, staff, login):
+    confirmed(ticket)
     login(staff(Role.RESPONDER, areas=[catalog["area"]]))
     response = client.post(url("reply", ticket), {"reply-body": "Respondemos"})
     assert response.status_code == 302

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.console.helpers import confirmed
 from tests.factories import AreaFactory, TopicFactory, channel, make_catalog, open_ticket
 from ventanilla.accounts.models import Role
 from ventanilla.citizens.services import ContactData
@@ -52,15 +53,17 @@ def test_ticket_page_shows_facts_person_history_and_whole_timeline(login, catalo
     assert other_institution.folio not in content
     # The whole timeline, internal entries marked.
     kinds = [entry.event.kind for entry in response.context["timeline"]]
-    assert kinds == ["created", "note", "reply", "status_changed", "status_changed",
-                     "citizen_message", "status_changed", "area_changed"]
+    assert kinds == ["created", "note", "reply", "status_changed", "sla_paused",
+                     "status_changed", "citizen_message", "sla_resumed", "status_changed",
+                     "area_changed"]
     for text in ("Revisar con el proveedor", "Estamos revisando su caso", "Adjunto más datos",
                  "Corresponde a becas", "Interno: no lo ve la persona", "Ciudadano",
                  "Recibido → En proceso", "En proceso → Esperando a la persona",
                  "Esperando a la persona → En proceso", "Área PAE → Área Becas", "Sistema"):
         assert text in content, text
     internal = [e for e in response.context["timeline"] if e.is_internal]
-    assert {e.event.kind for e in internal} == {"note", "area_changed"}
+    assert {e.event.kind for e in internal} == {"note", "area_changed", "sla_paused",
+                                                "sla_resumed"}
     assert str(triage) in content
 
 
@@ -108,7 +111,7 @@ def test_folio_is_case_insensitive(login, catalog, staff):
     (Role.SUPERVISOR, {"note", "reply", "status", "area"}),
 ])
 def test_forms_follow_the_role(login, catalog, staff, role, forms):
-    ticket = open_ticket(catalog)
+    ticket = confirmed(open_ticket(catalog))
     response = login(staff(role, areas=[catalog["area"]])).get(
         reverse("console:ticket", args=[ticket.folio]))
     shown = {name for name in ("note", "reply", "status", "area")

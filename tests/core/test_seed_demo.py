@@ -103,8 +103,9 @@ def test_tickets_look_like_a_year_of_work(seeded):
     for ticket in Ticket.objects.all():
         assert re.fullmatch(r"(JUN|JNJ)-\d{4}-\d{6}", ticket.folio)
         assert ticket.received_at < now
-        assert ticket.due_at == ticket.received_at + dt.timedelta(
-            hours=ticket.ticket_type.target_hours)
+        # Deadlines come from the demo's SLA policies, measured from reception.
+        assert ticket.sla_policy is not None
+        assert ticket.due_at > ticket.received_at
     assert junaeb.values("channel").distinct().count() >= 4
     assert junaeb.values("region").distinct().count() >= 5
     assert junaeb.values("ticket_type").distinct().count() >= 3
@@ -158,3 +159,17 @@ def test_more_tickets_later_adds_only_the_missing_ones(seeded):
     call_command("seed_demo", tickets=TICKETS + 5, stdout=StringIO())
     assert Ticket.objects.filter(institution__slug="junaeb").count() == TICKETS + 5 + 3
     assert Ticket.objects.values("folio").distinct().count() == Ticket.objects.count()
+
+
+def test_demo_uses_the_workflow(seeded):
+    """Triage confirmed, answers drafted and sent through the stages, complaints closed
+    with their root cause, and at least one answer approved by a supervisor."""
+    from ventanilla.tickets.models import AnswerStatus, TicketAnswer
+
+    junaeb = Ticket.objects.filter(institution__slug="junaeb")
+    assert junaeb.filter(triage_status="confirmed").exists()
+    sent = TicketAnswer.objects.filter(status=AnswerStatus.SENT)
+    assert sent.filter(stage="plan").exists() and sent.filter(stage="final").exists()
+    closed_complaints = junaeb.filter(status=Status.CLOSED, ticket_type__code="reclamo")
+    assert closed_complaints.exists()
+    assert not closed_complaints.filter(corrective_action="").exists()

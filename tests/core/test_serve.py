@@ -161,7 +161,7 @@ def server(tmp_path, migrated_db):
         srv.cleanup()
 
 
-def test_serve_starts_web_worker_and_replay_and_stops_on_sigterm(server):
+def test_serve_starts_web_and_worker_and_stops_on_sigterm(server):
     server.start_healthy()
 
     assert f"http://localhost:{server.port}/" in server.output
@@ -170,9 +170,15 @@ def test_serve_starts_web_worker_and_replay_and_stops_on_sigterm(server):
     assert server.get("/") == 200
     commands = group_commands(server.process.pid)
     assert any("gunicorn" in c and "ventanilla.wsgi" in c for c in commands), commands
-    worker = [c for c in commands if "db_worker" in c]
-    assert worker and "default,notifications" in worker[0], commands
-    assert any("outbox_replay --every 60" in c for c in commands), commands
+    # serve → worker (periodic jobs) → db_worker (tasks), all in serve's process group.
+    assert any("ventanilla worker --replay-every 60" in c for c in commands), commands
+    deadline = time.monotonic() + 20
+    while not any("db_worker" in c for c in commands) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        commands = group_commands(server.process.pid)
+    tasks = [c for c in commands if "db_worker" in c]
+    assert tasks and "default,notifications" in tasks[0], commands
+    assert not any("outbox_replay" in c for c in commands), commands
 
     server.process.send_signal(signal.SIGTERM)  # to serve only: it must forward it
     assert server.wait_group_gone(STOP_TIMEOUT), (
@@ -183,7 +189,7 @@ def test_serve_starts_web_worker_and_replay_and_stops_on_sigterm(server):
 def test_no_worker_starts_only_the_web_server(server):
     server.start_healthy("--no-worker")
     commands = group_commands(server.process.pid)
-    assert not any("db_worker" in c or "outbox_replay" in c for c in commands), commands
+    assert not any("db_worker" in c or "ventanilla worker" in c for c in commands), commands
     server.process.send_signal(signal.SIGINT)
     assert server.wait_group_gone(STOP_TIMEOUT), server.output
     assert server.process.returncode == 0
@@ -205,6 +211,7 @@ def test_when_a_child_dies_serve_stops_the_rest_and_fails(server):
                     worker_pid = int(entry.name)
         time.sleep(0.2)
     assert worker_pid, server.output
+    # The grandchild dies: the worker notices and fails, then serve stops everything.
     os.kill(worker_pid, signal.SIGKILL)
 
     assert server.wait_group_gone(STOP_TIMEOUT), server.output

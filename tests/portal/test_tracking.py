@@ -1,11 +1,13 @@
 """Tracking by folio + e-mail, the public timeline, downloads and citizen messages."""
 
 import html
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import MembershipFactory, UserFactory, open_ticket
 from tests.portal.helpers import EXECUTABLE, pdf_file, png_bytes, request_payload, without_csrf
@@ -16,6 +18,7 @@ from ventanilla.tickets.models import (
     Interaction,
     InteractionKind,
     Status,
+    Ticket,
     TicketEvent,
 )
 from ventanilla.tickets.services import (
@@ -205,16 +208,28 @@ def test_message_without_grant_is_refused(client, ticket):
     assert not TicketEvent.objects.filter(kind=EventKind.CITIZEN_MESSAGE).exists()
 
 
-def test_closed_ticket_says_so_and_message_does_not_reopen(client, ticket, staff):
+def test_closed_ticket_says_so_and_a_message_reopens_it(client, ticket, staff):
     ticket_change_status(ticket=ticket, actor=staff, to_status=Status.CLOSED, reason="Resuelto")
     _track(client, ticket.folio)
     url = reverse("portal:track-detail", args=[ticket.folio])
     text = _text(client.get(url))
     assert "Esta solicitud está cerrada." in text
-    assert "revisará su mensaje y decidirá si corresponde reabrirla" in text
+    assert client.post(url, {"body": "Sigue sin llegar."}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS  # closed less than the window ago
+    assert "Esta solicitud está cerrada." not in _text(client.get(url))
+
+
+def test_message_long_after_closing_does_not_reopen(client, ticket, staff, settings):
+    ticket_change_status(ticket=ticket, actor=staff, to_status=Status.CLOSED, reason="Resuelto")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        closed_at=timezone.now() - timedelta(days=settings.TICKET_REOPEN_WINDOW_DAYS + 1))
+    _track(client, ticket.folio)
+    url = reverse("portal:track-detail", args=[ticket.folio])
     assert client.post(url, {"body": "Sigue sin llegar."}).status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED
+    assert ticket.events.filter(kind=EventKind.CITIZEN_MESSAGE).count() == 1
 
 
 def test_submitting_session_can_follow_its_own_ticket(client, catalog):

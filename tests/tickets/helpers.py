@@ -30,3 +30,14 @@ def staff(institution, role, *, areas=None, is_active=True, user=None):
         is_active=is_active,
     )
     return membership.user
+
+
+def confirmed(ticket):
+    """The ticket after the channel administrator confirmed its triage: until then a Type 2
+    ticket is not its area's, so responders do not see it."""
+    from ventanilla.accounts.models import Role
+    from ventanilla.routing.services import triage_confirm
+
+    triage_confirm(ticket=ticket, actor=staff(ticket.institution, Role.TRIAGE))
+    ticket.refresh_from_db()
+    return ticket

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
 from tests.factories import AreaFactory, UserFactory, open_ticket
-from tests.tickets.helpers import staff
+from tests.tickets.helpers import confirmed, staff
 from ventanilla.accounts.models import Role
 from ventanilla.core.models import AuditEvent
 from ventanilla.notifications.models import OutboundMessage
@@ -91,7 +91,7 @@ CASES = [(kind, action) for kind in EXPECTED for action in ACTIONS]
 
 @pytest.mark.parametrize(("kind", "action"), CASES)
 def test_matrix(catalog, other_catalog, kind, action):
-    ticket = open_ticket(catalog)
+    ticket = confirmed(open_ticket(catalog))
     actor = _actor(kind, catalog, other_catalog)
     allowed = action in EXPECTED[kind]
     assert permissions.can(actor, action, ticket) is allowed
@@ -107,7 +107,7 @@ def test_matrix(catalog, other_catalog, kind, action):
 
 
 def test_responder_has_no_access_to_ticket_without_area(catalog):
-    ticket = open_ticket(catalog)
+    ticket = confirmed(open_ticket(catalog))
     Ticket.objects.filter(pk=ticket.pk).update(area=None)
     ticket.refresh_from_db()
     responder = staff(catalog["institution"], Role.RESPONDER, areas=[catalog["area"]])
@@ -119,7 +119,7 @@ def test_responder_has_no_access_to_ticket_without_area(catalog):
 def test_permission_follows_the_row_not_the_stale_instance(catalog):
     """A responder may not act on a ticket derived away from their area, even when the
     caller still holds an instance loaded before the derivation."""
-    ticket = open_ticket(catalog)
+    ticket = confirmed(open_ticket(catalog))
     responder = staff(catalog["institution"], Role.RESPONDER, areas=[catalog["area"]])
     triage = staff(catalog["institution"], Role.TRIAGE)
     stale = Ticket.objects.get(pk=ticket.pk)
@@ -128,6 +128,17 @@ def test_permission_follows_the_row_not_the_stale_instance(catalog):
     with pytest.raises(PermissionDenied):
         ticket_reply(ticket=stale, actor=responder, body="Respuesta")
     assert not TicketEvent.objects.filter(kind="reply").exists()
+
+
+def test_responder_has_no_access_while_triage_is_pending(catalog):
+    ticket = open_ticket(catalog)
+    assert ticket.triage_status == "pending"
+    responder = staff(catalog["institution"], Role.RESPONDER, areas=[catalog["area"]])
+    for action in ACTIONS:
+        assert not permissions.can(responder, action, ticket)
+    with pytest.raises(PermissionDenied):
+        ticket_detail_for_staff(user=responder, folio=ticket.folio)
+    assert permissions.can(responder, "view", confirmed(ticket))
 
 
 def test_every_role_is_in_the_matrix():

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from tests.factories import AreaFactory, TopicFactory, UserFactory, channel, open_ticket
-from tests.tickets.helpers import staff
+from tests.tickets.helpers import confirmed, staff
 from ventanilla.accounts.models import Membership, Role
 from ventanilla.citizens.services import ContactData
 from ventanilla.core.models import Comuna, Region
@@ -135,8 +135,10 @@ def test_search_by_name_and_words_across_fields(catalog, triage):
 def test_responder_only_sees_their_areas(catalog):
     institution = catalog["institution"]
     becas = AreaFactory(institution=institution, name="Becas")
-    mine = open_ticket(catalog)
-    theirs = open_ticket(catalog, topic=TopicFactory(institution=institution, default_area=becas))
+    mine = confirmed(open_ticket(catalog))
+    pending = open_ticket(catalog)  # not the area's until the triage confirms it
+    theirs = confirmed(open_ticket(
+        catalog, topic=TopicFactory(institution=institution, default_area=becas)))
     unassigned = open_ticket(catalog,
                              topic=TopicFactory(institution=institution, default_area=None))
     responder = _membership(catalog, Role.RESPONDER, areas=[catalog["area"]])
@@ -144,7 +146,8 @@ def test_responder_only_sees_their_areas(catalog):
     assert _inbox(responder) == {mine}
     assert _inbox(responder, area=becas.pk) == set()
     assert _inbox(responder, query=theirs.folio) == set()
-    assert _inbox(_membership(catalog, Role.OPERATOR)) == {mine, theirs, unassigned}
+    assert _inbox(responder, query=pending.folio) == set()
+    assert _inbox(_membership(catalog, Role.OPERATOR)) == {mine, pending, theirs, unassigned}
 
 
 def test_other_institution_never_visible(catalog, other_catalog):

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from tests.factories import AreaFactory, channel, open_ticket
 from tests.tickets.helpers import PDF_BYTES, staff, upload
@@ -111,7 +114,7 @@ def test_reply_refused_on_closed_ticket(catalog, triage):
         ticket_reply(ticket=ticket, actor=triage, body="Tarde")
     assert "cerrado" in exc_info.value.message_dict["body"][0]
     assert not ticket.events.filter(kind=EventKind.REPLY).exists()
-    assert not _replies(ticket).exists()
+    assert not _replies(ticket).filter(dedupe_key__contains="-reply-").exists()
 
 
 def test_reply_requires_a_body(catalog, triage):
@@ -167,9 +170,21 @@ def test_citizen_message_moves_waiting_to_in_progress(catalog, triage):
     assert interaction.citizen_id == ticket.citizen_id
 
 
-def test_citizen_message_on_closed_ticket_keeps_it_closed(catalog, triage):
+def test_citizen_message_on_recently_closed_ticket_reopens_it(catalog, triage):
     ticket = open_ticket(catalog)
     ticket_change_status(ticket=ticket, actor=triage, to_status=Status.CLOSED)
+    ticket_add_citizen_message(ticket=ticket, body="Gracias", channel=channel("email"))
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS
+    interaction = Interaction.objects.get(ticket=ticket, kind=InteractionKind.MESSAGE)
+    assert interaction.channel.code == "email"
+
+
+def test_citizen_message_long_after_closing_keeps_it_closed(catalog, triage, settings):
+    ticket = open_ticket(catalog)
+    ticket_change_status(ticket=ticket, actor=triage, to_status=Status.CLOSED)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        closed_at=timezone.now() - timedelta(days=settings.TICKET_REOPEN_WINDOW_DAYS + 1))
     ticket_add_citizen_message(ticket=ticket, body="Gracias", channel=channel("email"))
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED

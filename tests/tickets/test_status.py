@@ -2,6 +2,7 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from tests.factories import open_ticket
 from tests.tickets.helpers import staff
@@ -25,7 +26,10 @@ ALL_PAIRS = [(a, b) for a in Status.values for b in Status.values if a != b]
 def _ticket_in(catalog, status):
     ticket = open_ticket(catalog)
     # put the ticket in the starting state directly: the path to it is not under test
-    Ticket.objects.filter(pk=ticket.pk).update(status=status)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=status,
+        paused_at=timezone.now() if status == Status.WAITING_CITIZEN else None,
+    )
     ticket.refresh_from_db()
     return ticket
 
@@ -48,7 +52,14 @@ def test_allowed_transition(catalog, supervisor, from_status, to_status):
                                   reason="Se reabre por nueva información.")
     ticket.refresh_from_db()
     assert ticket.status == to_status == result.status
-    assert ticket.events.count() == events_before + 1
+    # One status event; entering or leaving "waiting on the citizen" also pauses or resumes
+    # the deadline clock, which the SLA records as an internal event of its own.
+    sla_kinds = {EventKind.SLA_PAUSED, EventKind.SLA_RESUMED}
+    assert ticket.events.exclude(kind__in=sla_kinds).count() == events_before + 1
+    expected_sla = {Status.WAITING_CITIZEN: EventKind.SLA_PAUSED}.get(to_status) or (
+        EventKind.SLA_RESUMED if from_status == Status.WAITING_CITIZEN else None)
+    assert set(ticket.events.filter(kind__in=sla_kinds).values_list("kind", flat=True)) == (
+        {expected_sla} if expected_sla else set())
     event = ticket.events.filter(kind=EventKind.STATUS_CHANGED).get()
     assert (event.from_status, event.to_status) == (from_status, to_status)
     assert event.actor == supervisor

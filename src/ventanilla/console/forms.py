@@ -44,6 +44,10 @@ class InboxFilterForm(AccessibleFormMixin, forms.Form):
     area = forms.ChoiceField(label=_("Área"), required=False)
     channel = forms.ChoiceField(label=_("Canal"), required=False)
     region = forms.ChoiceField(label=_("Región"), required=False)
+    sla = forms.ChoiceField(label=_("Plazo"), required=False, choices=[
+        ("", _("Todos")), ("at_risk", _("En riesgo")), ("breached", _("Vencidos")),
+        ("paused", _("En pausa")), ("ok", _("Al día")),
+    ])
     overdue = forms.BooleanField(label=_("Solo vencidos"), required=False)
     q = forms.CharField(
         label=_("Buscar"), required=False, max_length=100,
@@ -75,7 +79,7 @@ class InboxFilterForm(AccessibleFormMixin, forms.Form):
         self.fields["region"].choices = [("", _("Todas"))] + [
             (r.code, r.name) for r in region_list()
         ]
-        for name in ("status", "ticket_type", "topic", "area", "channel", "region"):
+        for name in ("status", "ticket_type", "topic", "area", "channel", "region", "sla"):
             self.fields[name].error_messages["invalid_choice"] = _(
                 "Ese valor no está disponible; se ignoró este filtro."
             )
@@ -93,6 +97,7 @@ class InboxFilterForm(AccessibleFormMixin, forms.Form):
             channel=int(data["channel"]) if data.get("channel") else None,
             region=data.get("region") or "",
             overdue=bool(data.get("overdue")),
+            sla=data.get("sla") or "",
             query=data.get("q") or "",
         )
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from ventanilla.console import views
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("r/<str:folio>/area/", views.ticket_area, name="ticket-area"),
     path("r/<str:folio>/adjuntos/<int:attachment_id>/", views.ticket_attachment,
          name="ticket-attachment"),
+    path("", include("ventanilla.console.urls_sla")),
+    path("", include("ventanilla.console.urls_triage")),
+    path("", include("ventanilla.console.urls_links")),
+    path("", include("ventanilla.console.urls_answers")),
 ]

@@ -231,6 +231,12 @@ def _render_ticket(request, staff: StaffContext, ticket: Ticket, *, forms: dict 
             AreaForm(ticket=ticket) if allowed["change_area"] else None),
         "is_closed": ticket.status == Status.CLOSED,
     }
+    # Imported here: these panels' modules build on this module's helpers.
+    from ventanilla.console.views_answers import answers_panel_context
+    from ventanilla.console.views_links import links_panel_context
+
+    context.update(answers_panel_context(user=user, ticket=ticket))
+    context.update(links_panel_context(user=user, ticket=ticket))
     # Staff access to personal data is accountable: every display is audited.
     audit_record(actor=user, action="ticket.viewed", obj=ticket, institution=ticket.institution)
     return render(request, "console/ticket.html", context, status=status)

@@ -23,10 +23,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ventanilla.notifications.models import OutboundMessage, OutboundStatus
+from ventanilla.notifications.rendering import render_message
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +48,23 @@ def outbox_enqueue_email(
 ) -> OutboundMessage | None:
     """Render and persist an e-mail; schedule its delivery after the transaction commits.
 
-    ``template`` names ``notifications/email/<template>.txt``, whose first line is the
-    subject. Returns None when there is no recipient. The same ``dedupe_key`` twice gives
-    the first message back and schedules nothing new.
+    ``template`` is a message key: the institution's active ``MessageTemplate`` for it (for
+    the ticket's type first) when there is one, else ``notifications/email/<template>.txt``,
+    whose first line is the subject (``rendering.render_message``; a broken editable
+    template falls back to the file and is logged, it never raises here). The context gets
+    ``site_url`` and ``tracking_url``. Returns None when there is no recipient. The same
+    ``dedupe_key`` twice gives the first message back and schedules nothing new.
     """
     if not recipient:
         return None
-    rendered = render_to_string(f"notifications/email/{template}.txt", {
-        **context, "site_url": settings.SITE_URL.rstrip("/"),
-    }).lstrip()
-    subject, _, body = rendered.partition("\n")
+    rendered = render_message(template=template, context=context, institution=institution,
+                              ticket=ticket)
     message, created = OutboundMessage.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={
             "institution": institution, "ticket": ticket, "channel": "email",
-            "recipient": recipient.strip(), "subject": " ".join(subject.split())[:250],
-            "body_text": body.strip() + "\n",
+            "recipient": recipient.strip(), "subject": rendered.subject,
+            "body_text": rendered.body,
         },
     )
     if created:

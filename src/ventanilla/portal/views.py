@@ -39,6 +39,7 @@ from ventanilla.tickets.services import (
     ticket_add_citizen_message,
     ticket_open,
 )
+from ventanilla.tickets.services.lifecycle import reopens_on_citizen_message
 
 SESSION_SUBMITTED = "portal_submitted"  # public ids of tickets filed by this session
 SESSION_GRANTED = "portal_granted"  # ids of tickets this session may see
@@ -185,8 +186,11 @@ def track_detail(request, folio: str):
     return render(request, "portal/track_detail.html", {
         "ticket": ticket, "form": form, "events": events,
         "is_closed": ticket.status == Status.CLOSED,
+        "reopens_on_message": (ticket.status == Status.CLOSED
+                               and reopens_on_citizen_message(ticket)),
         "files_lost": form.is_bound and bool(request.FILES),
     })
+
 
 
 @require_http_methods(["GET", "HEAD"])

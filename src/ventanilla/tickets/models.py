@@ -210,8 +210,10 @@ class Ticket(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        deadline = self.next_due_at or self.due_at
-        return bool(self.is_open and not self.paused_at and deadline and deadline < timezone.now())
+        """The current stage's deadline or the final one has passed (clock not paused)."""
+        now = timezone.now()
+        passed = any(d and d < now for d in (self.next_due_at, self.due_at))
+        return bool(self.is_open and not self.paused_at and passed)
 
     @property
     def is_at_risk(self) -> bool:

@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from ventanilla.accounts.models import Membership, Role
 from ventanilla.core.rut import rut_normalize
+from ventanilla.sla.selectors import sla_filter
 from ventanilla.tickets import permissions
-from ventanilla.tickets.models import OPEN_STATUSES, Attachment, Ticket, TicketEvent
+from ventanilla.tickets.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Ticket,
+    TicketEvent,
+    TriageStatus,
+)
 
 FOLIO_PATTERN_HINT = "-"
 
@@ -26,6 +33,7 @@ class InboxFilters:
     channel: int | None = None
     region: str = ""
     overdue: bool = False
+    sla: str = ""  # at_risk, breached, paused, ok (see sla.selectors.sla_filter)
     query: str = ""
 
 
@@ -35,7 +43,9 @@ def ticket_visible_to(*, membership: Membership) -> QuerySet[Ticket]:
         raise PermissionDenied("role without access to tickets")
     tickets = Ticket.objects.filter(institution_id=membership.institution_id)
     if membership.role == Role.RESPONDER:
-        tickets = tickets.filter(area_id__in=permissions.area_ids(membership))
+        # A Type 2 ticket is not the area's until the triage confirms it.
+        tickets = tickets.filter(area_id__in=permissions.area_ids(membership)).exclude(
+            triage_status=TriageStatus.PENDING)
     return tickets
 
 
@@ -75,7 +85,13 @@ def ticket_inbox(*, membership: Membership, filters: InboxFilters) -> QuerySet[T
     if filters.region:
         tickets = tickets.filter(region_id=filters.region)
     if filters.overdue:
-        tickets = tickets.filter(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        now = timezone.now()
+        tickets = tickets.filter(
+            Q(next_due_at__lt=now) | Q(due_at__lt=now),
+            status__in=OPEN_STATUSES, paused_at__isnull=True,
+        )
+    if filters.sla:
+        tickets = sla_filter(tickets, filters.sla)
     if filters.query.strip():
         tickets = tickets.filter(_search_condition(filters.query))
     return tickets.select_related(

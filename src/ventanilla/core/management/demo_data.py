@@ -310,3 +310,18 @@ TRIAGE_NOTES = [
     "Persona llamó nuevamente para saber el estado.",
 ]
 AREA_CHANGE_REASON = "Corresponde al área según el tema informado."
+
+# A topic whose answers need a supervisor's approval (health: celiac diets).
+SENSITIVE_TOPIC = "PAE Celiaco"
+
+# (root cause, corrective action) for complaints' final answers.
+ROOT_CAUSES = [
+    ("El proveedor no despachó las raciones a tiempo por una falla en su ruta de reparto.",
+     "Se aplicó una multa al proveedor y se agregó un camión de respaldo para la zona."),
+    ("La manipuladora no contaba con la minuta actualizada para el curso.",
+     "Se capacitó al personal del establecimiento y se envió la minuta vigente."),
+    ("Error en el registro de beneficiarios del establecimiento.",
+     "Se corrigió la nómina y se instruyó la revisión mensual por parte del encargado PAE."),
+    ("Falla en la cadena de frío durante el transporte de los alimentos.",
+     "Se reemplazó el vehículo refrigerado y se reforzó el control de temperatura al recibir."),
+]

@@ -24,7 +24,7 @@ from ventanilla.catalog.models import (
 )
 from ventanilla.citizens.services import ContactData, citizen_resolve
 from ventanilla.core.models import Comuna, Region
-from ventanilla.routing.services import routing_decide
+from ventanilla.routing.services import assignment_auto, routing_decide
 from ventanilla.sla.services import sla_apply_on_open
 from ventanilla.tickets.models import (
     EventKind,
@@ -189,6 +189,8 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
             )
             sla_apply_on_open(ticket=ticket)
             workflow_on_open(ticket=ticket)
+            if ticket.triage_status == TriageStatus.NOT_REQUIRED and ticket.is_open:
+                assignment_auto(ticket=ticket)
     except IntegrityError:
         # Two submissions with the same idempotency key raced: the other one won.
         if draft.idempotency_key:

@@ -44,9 +44,16 @@ from ventanilla.core.management import demo_data as data
 from ventanilla.core.models import Comuna
 from ventanilla.notifications.models import OutboundMessage, OutboundStatus
 from ventanilla.notifications.services import outbox_cancel
-from ventanilla.tickets.models import Status, Ticket, Urgency
+from ventanilla.routing.demo import seed_routing_demo
+from ventanilla.routing.services import triage_confirm
+from ventanilla.sla.demo import seed_sla_demo
+from ventanilla.tickets.models import ResponseStage, Status, Ticket, TicketAnswer, Urgency
 from ventanilla.tickets.services import (
     TicketDraft,
+    answer_draft,
+    answer_review,
+    answer_send,
+    answer_submit,
     ticket_add_citizen_message,
     ticket_add_note,
     ticket_change_area,
@@ -141,6 +148,13 @@ class Command(BaseCommand):
                                       data.JUNJI_AREAS, data.JUNJI_TOPICS, data.JUNJI_SCHOOLS)
             self.actors = self._staff(junaeb, junji)
             citizen_user = self._citizen_account()
+            # Workflow configuration: answers on celiac meals need a supervisor's approval;
+            # routing rules and deadlines (both idempotent).
+            Topic.objects.filter(institution=junaeb, name=data.SENSITIVE_TOPIC).update(
+                is_sensitive=True)
+            seed_routing_demo(junaeb)
+            for institution in (junaeb, junji):
+                seed_sla_demo(institution)
         self.channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNEL_WEIGHTS)}
         self.comunas = list(Comuna.objects.select_related("region").order_by("code"))
         self.people = self._people()
@@ -174,7 +188,9 @@ class Command(BaseCommand):
         for position, (code, name, workflow, hours, description) in enumerate(types):
             self._get_or_create(TicketType, institution=institution, code=code, defaults={
                 "name": name, "workflow": workflow, "target_hours": hours,
-                "description": description, "position": position})
+                "description": description, "position": position,
+                # Complaints do not close without root cause and corrective action.
+                "requires_root_cause": code == "reclamo"})
         for position, name in enumerate(requester_types):
             self._get_or_create(RequesterType, institution=institution, name=name,
                                 defaults={"position": position})
@@ -345,6 +361,25 @@ class Command(BaseCommand):
             outbox_cancel(message_ids=list(pending), reason=demo.DEMO_CANCEL_REASON)
         self.created[Ticket._meta.verbose_name_plural] += 1
 
+    def _answer(self, ticket: Ticket, stage: str, body: str, prefix: str,
+                rng: random.Random) -> TicketAnswer:
+        """Draft (by the area's responder when there is one), approve when the topic is
+        sensitive, and send (by the channel administrator) one stage's answer."""
+        ticket.refresh_from_db()
+        triage = self.actors["junji"] if prefix == "junji" else self.actors["triage"]
+        responder = self.actors["responder"]
+        author = responder if ticket.area_id and responder.memberships.filter(
+            institution=ticket.institution, areas=ticket.area_id).exists() else triage
+        root_cause, corrective_action = ("", "")
+        if stage == ResponseStage.FINAL and ticket.ticket_type.requires_root_cause:
+            root_cause, corrective_action = rng.choice(data.ROOT_CAUSES)
+        answer = answer_draft(ticket=ticket, actor=author, stage=stage, body=body,
+                              root_cause=root_cause, corrective_action=corrective_action)
+        answer = answer_submit(answer=answer, actor=author)
+        if answer.status == "pending_approval":
+            answer = answer_review(answer=answer, actor=self.actors["supervisor"], approve=True)
+        return answer_send(answer=answer, actor=triage)
+
     def _history(self, ticket: Ticket, rng: random.Random, prefix: str, move_to) -> None:
         received = ticket.received_at
         target = timedelta(hours=ticket.ticket_type.target_hours)
@@ -375,12 +410,17 @@ class Command(BaseCommand):
             outcome = rng.choices(["new", "progress", "waiting", "closed"], [20, 30, 15, 35])[0]
         else:
             outcome = rng.choices(["new", "progress", "waiting", "closed"], [1, 2, 2, 95])[0]
-        if outcome == "new":
-            return  # untouched: overdue once its deadline passes
+        if outcome == "new" and age < timedelta(days=2):
+            return  # still in the triage queue
 
+        # The channel administrator confirms the area the rules chose, within hours.
         moment = received + timedelta(hours=rng.uniform(0.3, 6))
         if not at(moment):
             return
+        triage_confirm(ticket=ticket, actor=triage)
+        ticket.refresh_from_db()
+        if outcome == "new":
+            return  # confirmed but untouched: overdue once its deadline passes
         if rng.random() < 0.5:
             actor = self.actors["operator"] if prefix == "junaeb" and rng.random() < 0.3 else triage
             ticket_add_note(ticket=ticket, actor=actor, body=rng.choice(data.TRIAGE_NOTES))
@@ -394,14 +434,10 @@ class Command(BaseCommand):
         delay = rng.uniform(1, 0.8 * hours) if on_time else rng.uniform(hours, 2 * hours)
         moment = max(moment, received + timedelta(hours=delay)) + timedelta(minutes=10)
         via_waiting = outcome == "waiting" or (outcome == "closed" and rng.random() < 0.25)
-        if outcome == "progress":
-            if at(moment):
-                ticket_reply(ticket=ticket, actor=replier(), body=first_text)
-            return
         if not at(moment):
             return
         if via_waiting:
-            ticket_reply(ticket=ticket, actor=replier(), body=data.WAITING_QUESTION,
+            ticket_reply(ticket=ticket, actor=triage, body=data.WAITING_QUESTION,
                          then_status=Status.WAITING_CITIZEN)
             if outcome == "waiting":
                 return
@@ -410,12 +446,14 @@ class Command(BaseCommand):
                 return
             ticket_add_citizen_message(ticket=ticket, body=data.CITIZEN_ANSWER,
                                        channel=self.channels["web"])
-        else:
-            ticket_reply(ticket=ticket, actor=replier(), body=first_text)
+        # (b) the plan, drafted by the area and sent by the channel administrator.
+        self._answer(ticket, ResponseStage.PLAN, first_text, prefix, rng)
+        if outcome == "progress":
+            return
         moment += timedelta(hours=rng.uniform(4, max(8, hours * 1.5)))
         if at(moment):
-            ticket_reply(ticket=ticket, actor=replier(), body=final_text,
-                         then_status=Status.CLOSED)
+            # (c) the final answer closes the ticket (with root cause for complaints).
+            self._answer(ticket, ResponseStage.FINAL, final_text, prefix, rng)
             if rng.random() < 0.03 and at(moment + timedelta(days=2)):
                 ticket_change_status(ticket=ticket, actor=triage, to_status=Status.IN_PROGRESS,
                                      reason=_("La persona indica que el problema continúa."))

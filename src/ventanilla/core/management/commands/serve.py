@@ -4,8 +4,9 @@ Starts, as child processes in this process group:
 
 - **web**: gunicorn serving ``ventanilla.wsgi`` (threads suit a small machine; scale out
   with more instances behind a load balancer, not with more code here);
-- **worker**: django-tasks' database worker consuming every queue in ``TASKS``;
-- **outbox**: ``outbox_replay --every 60``, which re-queues messages that lost their job.
+- **worker**: ``python -m ventanilla worker``, which runs django-tasks' database worker
+  for every queue in ``TASKS`` (its own child) and the periodic jobs: the outbox replay
+  (re-queues messages that lost their job) and the SLA sweep.
 
 It refuses to start on a database that is not migrated, collects static files, prints
 where everything is, forwards SIGINT/SIGTERM to its children and, when one child dies,
@@ -51,7 +52,7 @@ def gunicorn_has_setting(name: str) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Start the web server, the background worker and the outbox replay."
+    help = "Start the web server and the background worker (tasks and periodic jobs)."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=None,
@@ -64,7 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=4,
                             help="Threads per gunicorn worker (default 4).")
         parser.add_argument("--no-worker", action="store_true",
-                            help="Start only the web server (no task worker, no outbox replay).")
+                            help="Start only the web server (no worker, no periodic jobs).")
         parser.add_argument("--replay-every", type=int, default=60,
                             help="Seconds between outbox replays (default 60).")
         parser.add_argument("--skip-collectstatic", action="store_true",
@@ -116,12 +117,10 @@ class Command(BaseCommand):
         commands = {"web": web}
         if no_worker:
             return commands
-        if self._tasks_backend() == DATABASE_WORKER_BACKEND:
-            queues = ",".join(settings.TASKS["default"].get("QUEUES") or ["default"])
-            commands["worker"] = [python, "-m", "ventanilla", "db_worker",
-                                  "--queue-name", queues, "--no-reload"]
-        commands["outbox"] = [python, "-m", "ventanilla", "outbox_replay",
-                              "--every", str(replay_every)]
+        # One process: db_worker (as its child, with the database backend) and the periodic
+        # jobs (outbox replay, SLA sweep).
+        commands["worker"] = [python, "-m", "ventanilla", "worker",
+                              "--replay-every", str(replay_every)]
         return commands
 
     @staticmethod
@@ -138,12 +137,14 @@ class Command(BaseCommand):
             f"  {_('Administración')}: {base}{reverse('admin:index')}",
             f"  {_('Correo')}: {self._email_destination()}",
         ]
-        if "worker" in children:
-            lines.append("  " + _("Tareas: worker de base de datos (colas %(queues)s)")
-                         % {"queues": children["worker"][children["worker"].index("--queue-name")
-                                                          + 1]})
-        elif "outbox" in children:
-            lines.append("  " + _("Tareas: backend %(backend)s, sin worker propio")
+        if "worker" in children and self._tasks_backend() == DATABASE_WORKER_BACKEND:
+            queues = ",".join(settings.TASKS["default"].get("QUEUES") or ["default"])
+            lines.append("  " + _("Tareas: worker de base de datos (colas %(queues)s), "
+                                  "reenvío de la bandeja de salida y revisión de plazos")
+                         % {"queues": queues})
+        elif "worker" in children:
+            lines.append("  " + _("Tareas: backend %(backend)s, sin worker de base de datos; "
+                                  "reenvío de la bandeja de salida y revisión de plazos")
                          % {"backend": self._tasks_backend()})
         else:
             lines.append("  " + _("Sin worker (--no-worker): los correos quedan en la bandeja "

@@ -1,0 +1,162 @@
+"""States, inbox filters and the sweep: one alert per ticket, stage and threshold."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.factories import open_ticket
+from tests.sla.conftest import H, local, make_policy, member
+from ventanilla.accounts.models import Role
+from ventanilla.notifications.models import OutboundMessage
+from ventanilla.sla.models import SlaAlert
+from ventanilla.sla.selectors import sla_filter, sla_state
+from ventanilla.sla.services import sla_pause, sla_stage_reached, sla_sweep
+from ventanilla.tickets.models import EventKind, ResponseStage, Status, Ticket
+
+RECEIVED = local(2026, 3, 2, 10, 0)
+
+
+@pytest.fixture
+def setup(catalog):
+    """Plan in 72 h (at risk from 54 h), final in 240 h; area mailbox and two supervisors,
+    plus people who must not be alerted."""
+    catalog["area"].email = "pae@example.cl"
+    catalog["area"].save()
+    make_policy(catalog, ack=(0, H), plan=(72, H), final=(240, H))
+    member(catalog, Role.SUPERVISOR, email="sup1@example.cl")
+    member(catalog, Role.SUPERVISOR, email="sup2@example.cl")
+    member(catalog, Role.SUPERVISOR, email="inactiva@example.cl", active=False)
+    member(catalog, Role.SUPERVISOR, email="bloqueada@example.cl", user_active=False)
+    member(catalog, Role.TRIAGE, email="triage@example.cl")
+    return catalog
+
+
+def _alert_mail():
+    return OutboundMessage.objects.filter(dedupe_key__startswith="sla-")
+
+
+def test_states_and_filters_agree(setup):
+    ok = open_ticket(setup, received_at=RECEIVED)
+    risky = open_ticket(setup, received_at=RECEIVED - timedelta(hours=60))
+    late = open_ticket(setup, received_at=RECEIVED - timedelta(hours=100))
+    paused = open_ticket(setup, received_at=RECEIVED - timedelta(hours=100))
+    sla_pause(ticket=paused, at=RECEIVED - timedelta(hours=1))
+    done = open_ticket(setup, received_at=RECEIVED - timedelta(hours=100))
+    sla_stage_reached(ticket=done, stage=ResponseStage.FINAL, at=RECEIVED)
+    expected = {ok: "ok", risky: "at_risk", late: "breached", paused: "paused", done: "done"}
+    everyone = Ticket.objects.filter(institution=setup["institution"])
+    for ticket, state in expected.items():
+        ticket.refresh_from_db()
+        assert sla_state(ticket, RECEIVED) == state
+        assert list(sla_filter(everyone, state, RECEIVED)) == [ticket], state
+    assert sla_filter(everyone, "nonsense", RECEIVED).count() == 5
+    Ticket.objects.filter(pk=late.pk).update(status=Status.CLOSED)
+    late.refresh_from_db()
+    assert sla_state(late, RECEIVED) == "done"
+
+
+def test_sweep_alerts_once_per_ticket_stage_and_threshold(setup):
+    ticket = open_ticket(setup, received_at=RECEIVED)
+    fresh = open_ticket(setup, received_at=RECEIVED + timedelta(hours=20))
+    assert sla_sweep(now=RECEIVED + timedelta(hours=10))["at_risk"] == 0
+
+    at_risk_time = RECEIVED + timedelta(hours=60)
+    counts = sla_sweep(now=at_risk_time)
+    assert counts == {"at_risk": 1, "breached": 0, "emails": 3, "skipped": 0}
+    assert sla_sweep(now=at_risk_time + timedelta(minutes=5))["emails"] == 0
+    alert = SlaAlert.objects.get()
+    assert (alert.ticket, alert.stage, alert.threshold) == (ticket, "plan", "at_risk")
+    recipients = sorted(_alert_mail().values_list("recipient", flat=True))
+    assert recipients == ["pae@example.cl", "sup1@example.cl", "sup2@example.cl"]
+    message = _alert_mail().first()
+    assert ticket.folio in message.subject and "En riesgo" in message.subject
+    assert "Juana" not in message.body_text  # no personal data in the alert
+    event = ticket.events.get(kind=EventKind.SLA_ALERT)
+    assert not event.is_public and event.data["threshold"] == "at_risk"
+
+    # Breached: one more alert for the same stage, not a second at-risk one.
+    breached_time = RECEIVED + timedelta(hours=80)
+    counts = sla_sweep(now=breached_time)
+    assert counts["breached"] == 1 and counts["emails"] == 6
+    assert counts["at_risk"] == 1  # `fresh` (received 20 h later) is now at risk
+    for _ in range(3):
+        assert sla_sweep(now=breached_time + timedelta(hours=1))["emails"] == 0
+    assert SlaAlert.objects.filter(ticket=ticket).count() == 2
+    assert SlaAlert.objects.filter(ticket=fresh).count() == 1
+    assert _alert_mail().count() == 9
+    keys = list(_alert_mail().values_list("dedupe_key", flat=True))
+    assert len(set(keys)) == len(keys)
+
+    # Answering the plan moves the clock to the final stage: its alerts are new ones.
+    sla_stage_reached(ticket=ticket, stage=ResponseStage.PLAN, at=breached_time)
+    counts = sla_sweep(now=RECEIVED + timedelta(hours=250))
+    assert SlaAlert.objects.filter(ticket=ticket, stage="final", threshold="breached").exists()
+    assert not SlaAlert.objects.filter(ticket=ticket, stage="final", threshold="at_risk").exists()
+
+
+def test_sweep_skips_paused_closed_and_other_institutions(setup, other_catalog):
+    paused = open_ticket(setup, received_at=RECEIVED)
+    sla_pause(ticket=paused, at=RECEIVED + timedelta(hours=1))
+    closed = open_ticket(setup, received_at=RECEIVED)
+    Ticket.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    elsewhere = open_ticket(other_catalog, received_at=RECEIVED)
+    now = RECEIVED + timedelta(hours=100)
+    assert sla_sweep(now=now, institution=setup["institution"])["breached"] == 0
+    assert sla_sweep(now=now)["breached"] == 1
+    assert SlaAlert.objects.get().ticket == elsewhere
+    # No area mailbox and no supervisor there: the alert is recorded, no e-mail.
+    assert not _alert_mail().exists()
+
+
+def test_sweep_works_through_a_backlog_in_batches(setup):
+    tickets = [open_ticket(setup, received_at=RECEIVED) for _ in range(5)]
+    now = RECEIVED + timedelta(hours=100)
+    assert sla_sweep(now=now, batch=2)["breached"] == 2
+    assert sla_sweep(now=now, batch=2)["breached"] == 2
+    assert sla_sweep(now=now, batch=2)["breached"] == 1
+    assert SlaAlert.objects.filter(ticket__in=tickets).count() == 5
+
+
+def test_management_command_runs_one_round(setup, capsys):
+    open_ticket(setup, received_at=local(2020, 1, 6, 10, 0))
+    call_command("sla_sweep")
+    assert "1 breached" in capsys.readouterr().out
+    assert SlaAlert.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_sweeps_alert_once():
+    from tests.factories import make_catalog
+
+    catalog = make_catalog()
+    catalog["area"].email = "pae@example.cl"
+    catalog["area"].save()
+    make_policy(catalog, plan=(72, H), final=(240, H))
+    member(catalog, Role.SUPERVISOR, email="sup1@example.cl")
+    tickets = [open_ticket(catalog, received_at=RECEIVED) for _ in range(4)]
+    now = RECEIVED + timedelta(hours=100)
+    barrier = threading.Barrier(3)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            results.append(sla_sweep(now=now))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sum(r["breached"] for r in results) == 4
+    assert SlaAlert.objects.filter(ticket__in=tickets).count() == 4
+    assert _alert_mail().count() == 8
+    assert sum(r["emails"] for r in results) == 8
