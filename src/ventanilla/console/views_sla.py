@@ -92,5 +92,6 @@ def compliance(request: HttpRequest) -> HttpResponse:
         )
     return render(request, "console/sla/compliance.html", {
         "staff": staff, "form": form, "report": report, "period_start": start,
-        "period_end": end, "group_label": GROUP_BY.get(group_by or "", ""),
+        "period_end": end, "group_by": group_by,
+        "group_label": GROUP_BY.get(group_by or "", ""),
     })

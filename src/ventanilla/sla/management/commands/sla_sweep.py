@@ -6,16 +6,10 @@ two rounds). Each alert is raised once however often, or however many copies, ru
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
 
+from ventanilla.core.management.periodic import run_every
 from ventanilla.sla.services import sla_sweep
-
-logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -37,26 +31,4 @@ class Command(BaseCommand):
                     **counts))
             return
 
-        stop = threading.Event()
-
-        def request_stop(signum, frame):
-            logger.info("sla sweep: %s received, stopping", signal.Signals(signum).name)
-            stop.set()
-
-        previous = {
-            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
-        logger.info("sla sweep: running every %s s", every)
-        try:
-            while not stop.is_set():
-                close_old_connections()
-                try:
-                    sla_sweep()
-                except Exception:  # a database hiccup must not kill the loop
-                    logger.exception("sla sweep round failed")
-                stop.wait(every)
-        finally:
-            close_old_connections()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        logger.info("sla sweep: stopped")
+        run_every(every, sla_sweep, name="sla sweep")
