@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "ventanilla.accounts"
-    verbose_name = "Cuentas"
+    verbose_name = _("Cuentas")

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CatalogConfig(AppConfig):
     name = "ventanilla.catalog"
-    verbose_name = "Catálogos"
+    verbose_name = _("Catálogos")

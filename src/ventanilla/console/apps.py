@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
     name = "ventanilla.console"
-    verbose_name = "Consola"
+    verbose_name = _("Consola")

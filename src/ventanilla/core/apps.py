@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "ventanilla.core"
-    verbose_name = "Núcleo"
+    verbose_name = _("Núcleo")

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "ventanilla.notifications"
-    verbose_name = "Notificaciones"
+    verbose_name = _("Notificaciones")

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RoutingConfig(AppConfig):
     name = "ventanilla.routing"
-    verbose_name = "Derivación y triaje"
+    verbose_name = _("Derivación y triaje")

@@ -66,10 +66,10 @@ class CalendarException(models.Model):
         return f"{self.day} {self.description}"
 
 
-def _target(stage_label):
+def _target(label):
     amount = models.DecimalField(
-        _("plazo: %(stage)s") % {"stage": stage_label}, max_digits=7, decimal_places=2,
-        null=True, blank=True, validators=[MinValueValidator(0)],
+        label, max_digits=7, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
     )
     unit = models.CharField(_("unidad"), max_length=20, choices=Unit.choices,
                             default=Unit.CALENDAR_HOURS)
@@ -94,9 +94,9 @@ class SlaPolicy(models.Model):
         verbose_name=_("tema"), help_text=_("Un programa incluye sus productos."),
     )
     urgency = models.CharField(_("urgencia"), max_length=10, blank=True, choices=Urgency.choices)
-    ack_amount, ack_unit = _target(_("acuse de recibo"))
-    plan_amount, plan_unit = _target(_("respuesta intermedia"))
-    final_amount, final_unit = _target(_("respuesta final"))
+    ack_amount, ack_unit = _target(_("plazo: acuse de recibo"))
+    plan_amount, plan_unit = _target(_("plazo: respuesta intermedia"))
+    final_amount, final_unit = _target(_("plazo: respuesta final"))
     at_risk_ratio = models.DecimalField(
         _("en riesgo desde (fracción del plazo)"), max_digits=3, decimal_places=2, default=0.75,
         validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TicketsConfig(AppConfig):
     name = "ventanilla.tickets"
-    verbose_name = "Requerimientos"
+    verbose_name = _("Requerimientos")
