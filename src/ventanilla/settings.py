@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ventanilla.core",
     "ventanilla.accounts",
     "ventanilla.catalog",
@@ -73,6 +76,8 @@ INSTALLED_APPS = [
     "ventanilla.notifications",
     "ventanilla.routing",
     "ventanilla.sla",
+    "ventanilla.api",
+    "ventanilla.open311",
     "ventanilla.portal",
     "ventanilla.console",
 ]
@@ -201,6 +206,61 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 
 TICKET_REOPEN_WINDOW_DAYS = int(os.environ.get("TICKET_REOPEN_WINDOW_DAYS", "30"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Cache and public API -------------------------------------------------------------------
+# The API throttles count in the cache, which must be shared by every process: Redis when
+# REDIS_URL/CACHE_URL is set, else the database cache (table made by migration api/0002).
+_cache_url = os.environ.get("REDIS_URL") or os.environ.get("CACHE_URL", "")
+if ENVIRONMENT == "test":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": _cache_url}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "ventanilla_cache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ventanilla.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "ventanilla.api.throttling.ApiKeyRateThrottle",
+        "ventanilla.api.throttling.AnonIpRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": os.environ.get("API_RATE_KEY", "600/min"),
+        "anon": os.environ.get("API_RATE_ANON", "60/min"),
+        "staff": os.environ.get("API_RATE_STAFF", "600/min"),
+    },
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ventanilla.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ventanilla API",
+    "DESCRIPTION": "API pública de Ventanilla: ingreso y seguimiento de requerimientos, "
+                   "catálogos. Autenticación: `Authorization: Api-Key vk_...`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStageEnum": "ventanilla.tickets.models.ResponseStage",
+        "AnswerStageEnum": ["plan", "final"],
+    },
+}
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Without EMAIL_HOST the messages go to the log (console backend), so `make run` needs no server.

@@ -14,5 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("cuenta/", include("ventanilla.accounts.urls")),
     path("consola/", include("ventanilla.console.urls")),
+    path("api/", include("ventanilla.api.urls")),
+    path("open311/v2/", include("ventanilla.open311.urls")),
     path("", include("ventanilla.portal.urls")),
 ]

@@ -173,3 +173,10 @@ def test_demo_uses_the_workflow(seeded):
     closed_complaints = junaeb.filter(status=Status.CLOSED, ticket_type__code="reclamo")
     assert closed_complaints.exists()
     assert not closed_complaints.filter(corrective_action="").exists()
+    # The integration key that `make run` prints works.
+    from ventanilla.api.demo import DEMO_API_KEY
+    from ventanilla.api.services import api_key_authenticate
+
+    api_key = api_key_authenticate(DEMO_API_KEY)
+    assert api_key is not None and api_key.can_write
+    assert api_key.channels.filter(code="api").exists()

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from stdnum.cl import rut as stdnum_rut
 
 from ventanilla.accounts.models import Membership, Role, User
+from ventanilla.api.demo import seed_api_demo
 from ventanilla.catalog.models import (
     Area,
     Channel,
@@ -153,6 +154,7 @@ class Command(BaseCommand):
             Topic.objects.filter(institution=junaeb, name=data.SENSITIVE_TOPIC).update(
                 is_sensitive=True)
             seed_routing_demo(junaeb)
+            seed_api_demo(junaeb)
             for institution in (junaeb, junji):
                 seed_sla_demo(institution)
         self.channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNEL_WEIGHTS)}

@@ -30,6 +30,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from ventanilla.api.demo import DEMO_API_KEY
 from ventanilla.core import demo
 
 DATABASE_WORKER_BACKEND = "django_tasks_db.DatabaseBackend"
@@ -135,6 +136,7 @@ class Command(BaseCommand):
             f"  {_('Portal ciudadano')}: {base}/",
             f"  {_('Consola de atención')}: {base}{reverse('console:inbox')}",
             f"  {_('Administración')}: {base}{reverse('admin:index')}",
+            f"  {_('API (documentación)')}: {base}/api/docs/ · Open311: {base}/open311/v2/",
             f"  {_('Correo')}: {self._email_destination()}",
         ]
         if "worker" in children and self._tasks_backend() == DATABASE_WORKER_BACKEND:
@@ -154,6 +156,10 @@ class Command(BaseCommand):
                       % {"password": demo.DEMO_PASSWORD}]
             width = max(len(str(label)) for label, _email in demo.DEMO_LOGINS)
             lines += [f"  {label!s:<{width}}  {email}" for label, email in demo.DEMO_LOGINS]
+            lines += ["", _("Clave de API de demostración (canal api, lectura y escritura):"),
+                      f"  {DEMO_API_KEY}",
+                      "  curl -H 'Authorization: Api-Key " + DEMO_API_KEY + "' "
+                      + f"{base}/api/v1/tickets/"]
         lines += ["", _("Detener con Ctrl+C."), ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

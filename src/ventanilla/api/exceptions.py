@@ -1,0 +1,49 @@
+"""Errors as JSON, never a 500 for bad input: service ValidationErrors become 400 with
+field errors, PermissionDenied 403, RequestDataTooBig 413, conflicts 409."""
+
+from __future__ import annotations
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("La solicitud es demasiado grande.")
+    default_code = "too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("La clave de idempotencia ya se usó con otro contenido.")
+    default_code = "conflict"
+
+
+def validation_error_detail(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if k == "__all__" else k): v
+                for k, v in exc.message_dict.items()}
+    return {"non_field_errors": exc.messages}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # Django's own limits on a multipart body (DATA_UPLOAD_MAX_NUMBER_FIELDS/_FILES).
+        exc = exceptions.ValidationError(
+            {"non_field_errors": [_("Demasiados campos o archivos en la solicitud.")]})
+    elif isinstance(exc, DjangoValidationError):
+        return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(_("No tiene permiso para esta acción."))
+    return exception_handler(exc, context)

@@ -1,0 +1,29 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from ventanilla.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("v1/tickets/", views.TicketCollectionApi.as_view(), name="tickets"),
+    path("v1/tickets/<str:folio>/", views.TicketDetailApi.as_view(), name="ticket"),
+    path("v1/tickets/<str:folio>/messages/", views.TicketMessageApi.as_view(),
+         name="ticket_messages"),
+    path("v1/tickets/<str:folio>/answers/", views.TicketAnswerApi.as_view(),
+         name="ticket_answers"),
+    path("v1/tickets/<str:folio>/area/", views.TicketAreaApi.as_view(), name="ticket_area"),
+    path("v1/tickets/<str:folio>/status/", views.TicketStatusApi.as_view(), name="ticket_status"),
+    path("v1/catalog/types/", views.TicketTypeListApi.as_view(), name="types"),
+    path("v1/catalog/topics/", views.TopicListApi.as_view(), name="topics"),
+    path("v1/catalog/channels/", views.ChannelListApi.as_view(), name="channels"),
+    path("v1/catalog/requester-types/", views.RequesterTypeListApi.as_view(),
+         name="requester_types"),
+    path("v1/catalog/regions/", views.RegionListApi.as_view(), name="regions"),
+    path("v1/catalog/comunas/", views.ComunaListApi.as_view(), name="comunas"),
+    path("v1/catalog/organizations/", views.OrganizationListApi.as_view(),
+         name="organizations"),
+]
