@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -95,26 +96,32 @@ class IdempotencyConflict(Exception):
 
 
 def api_ticket_open(*, draft: TicketDraft, scope: str, key: str | None,
-                    request_hash: str) -> tuple[Ticket, bool]:
+                    request_hash: str,
+                    after_open: Callable[[Ticket], None] | None = None) -> tuple[Ticket, bool]:
     """Open a ticket through the intake service; with an Idempotency-Key, the same key and
     body return the first ticket (``created`` False) and another body raises
-    ``IdempotencyConflict``. Concurrent duplicates meet on the unique (scope, key)."""
-    if not key:
-        return ticket_open(draft=draft), True
-    record = IdempotencyRecord.objects.filter(scope=scope, key=key).select_related("ticket").first()
-    if record is not None:
-        if record.request_hash != request_hash:
-            raise IdempotencyConflict
-        return record.ticket, False
-    ticket_key = "api:" + hashlib.sha256(f"{scope}|{key}".encode()).hexdigest()[:60]
-    draft = TicketDraft(**{**draft.__dict__, "idempotency_key": ticket_key})
+    ``IdempotencyConflict``. Concurrent duplicates meet on the unique (scope, key).
+    ``after_open`` runs in the same transaction as the intake (e.g. Open311 keeps its extra
+    data on the creation event)."""
+    if key:
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).select_related(
+            "ticket").first()
+        if record is not None:
+            if record.request_hash != request_hash:
+                raise IdempotencyConflict
+            return record.ticket, False
+        ticket_key = "api:" + hashlib.sha256(f"{scope}|{key}".encode()).hexdigest()[:60]
+        draft = TicketDraft(**{**draft.__dict__, "idempotency_key": ticket_key})
     try:
         with transaction.atomic():
             ticket = ticket_open(draft=draft)
-            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=request_hash,
-                                             ticket=ticket)
+            if after_open is not None:
+                after_open(ticket)
+            if key:
+                IdempotencyRecord.objects.create(scope=scope, key=key,
+                                                 request_hash=request_hash, ticket=ticket)
     except IntegrityError:
-        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first() if key else None
         if record is None:
             raise
         if record.request_hash != request_hash:

@@ -8,14 +8,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from ventanilla.api.models import ApiKey, IdempotencyRecord
+from ventanilla.api.models import ApiKey
+from ventanilla.api.services import IdempotencyConflict, api_ticket_open
 from ventanilla.catalog.models import Channel, TicketType, Topic, Workflow
 from ventanilla.citizens.services import ContactData
 from ventanilla.tickets.models import EventKind, Ticket, TicketEvent
-from ventanilla.tickets.services import TicketDraft, ticket_open
+from ventanilla.tickets.services import TicketDraft
 
 # Open311 reports become a Type 2 (three-stage) request. The first of these codes that the
 # institution has active is used; otherwise its first active Type 2 type in display order.
@@ -82,13 +82,9 @@ def open311_request_create(*, api_key: ApiKey, req: Open311Request, channel: Cha
     device, account); returns the ticket and its token. A repeated ``idempotency_key`` with
     the same body returns the first ticket; with another body raises ``Open311Conflict``."""
     scope = f"open311:key:{api_key.pk}"
+    # Without the client's key a fresh token is still recorded: it is what tokens/{token}
+    # resolves to the folio.
     token = idempotency_key or uuid.uuid4().hex
-    existing = IdempotencyRecord.objects.filter(scope=scope, key=token).select_related(
-        "ticket").first()
-    if existing is not None:
-        if existing.request_hash != body_hash:
-            raise Open311Conflict
-        return existing.ticket, token
     first_line = req.description.strip().splitlines()[0] if req.description.strip() else ""
     subject = first_line[:SUBJECT_MAX] or req.topic.name[:SUBJECT_MAX]
     full_name = f"{req.first_name} {req.last_name}".strip() or _("Persona sin nombre (Open311)")
@@ -96,7 +92,6 @@ def open311_request_create(*, api_key: ApiKey, req: Open311Request, channel: Cha
         institution=api_key.institution, channel=channel, ticket_type=ticket_type,
         topic=req.topic, subject=subject, detail=_detail(req),
         contact=ContactData(full_name=full_name[:200], email=req.email, phone=req.phone),
-        idempotency_key=f"open311:{api_key.pk}:{token}"[:100] if idempotency_key else None,
     )
     data = {key: value for key, value in {
         "lat": req.lat, "long": req.long, "address_string": req.address_string,
@@ -104,23 +99,17 @@ def open311_request_create(*, api_key: ApiKey, req: Open311Request, channel: Cha
         "account_id": req.account_id, "media_url": req.media_url,
         "attributes": req.attributes, "api_key": api_key.pk,
     }.items() if value not in (None, "", {})}
+
+    def keep_open311_data(ticket: Ticket) -> None:
+        event = TicketEvent.objects.select_for_update().filter(
+            ticket=ticket, kind=EventKind.CREATED).first()
+        if event is not None and "open311" not in event.data:
+            event.data = {**event.data, "open311": data}
+            event.save(update_fields=["data"])
+
     try:
-        with transaction.atomic():
-            ticket = ticket_open(draft=draft)
-            event = TicketEvent.objects.select_for_update().filter(
-                ticket=ticket, kind=EventKind.CREATED).first()
-            if event is not None and "open311" not in event.data:
-                event.data = {**event.data, "open311": data}
-                event.save(update_fields=["data"])
-            IdempotencyRecord.objects.create(scope=scope, key=token, request_hash=body_hash,
-                                             ticket=ticket)
-    except IntegrityError:
-        # A concurrent retry with the same key won the race.
-        existing = IdempotencyRecord.objects.filter(scope=scope, key=token).select_related(
-            "ticket").first()
-        if existing is None:
-            raise
-        if existing.request_hash != body_hash:
-            raise Open311Conflict from None
-        return existing.ticket, token
+        ticket, _created = api_ticket_open(draft=draft, scope=scope, key=token,
+                                           request_hash=body_hash, after_open=keep_open311_data)
+    except IdempotencyConflict:
+        raise Open311Conflict from None
     return ticket, token
