@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import migrate_sqlite, process_env
+
 START_TIMEOUT = 40  # seconds until /healthz answers (first start compiles and collects)
 STOP_TIMEOUT = 30  # serve waits up to 25 s for its children before killing them
 
@@ -28,30 +30,14 @@ def free_port() -> int:
 
 
 def server_env(tmp: Path, port: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"TASKS_BACKEND", "SQLITE_TEST_NAME", "DEBUG", "EMAIL_HOST",
-                          "EMAIL_BACKEND", "STATIC_ROOT", "MEDIA_ROOT", "SITE_URL"}}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{tmp / 'ventanilla.sqlite3'}",
-        "VENTANILLA_VAR_DIR": str(tmp),
-        "VENTANILLA_ENV": "development",
-        "PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
-        "XDG_RUNTIME_DIR": str(tmp),  # in case an older gunicorn opens a control socket
-    })
-    return env
+    # XDG_RUNTIME_DIR: in case an older gunicorn opens a control socket.
+    return process_env(tmp, PORT=str(port), XDG_RUNTIME_DIR=str(tmp))
 
 
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory) -> Path:
     """One migrated SQLite file per module; every test runs on its own copy."""
-    folder = tmp_path_factory.mktemp("serve-template")
-    result = subprocess.run(
-        [sys.executable, "-m", "ventanilla", "migrate", "--noinput", "-v0"],
-        env=server_env(folder, free_port()), capture_output=True, text=True, timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    return folder / "ventanilla.sqlite3"
+    return migrate_sqlite(tmp_path_factory.mktemp("serve-template"))
 
 
 def group_alive(pgid: int) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.notifications.conftest import SmtpServer
+from tests.processes import migrate_sqlite, process_env
 from ventanilla.notifications.management.commands import worker as worker_module
 
 DELIVERY_TIMEOUT = 40  # seconds
@@ -24,31 +25,13 @@ STOP_TIMEOUT = 30
 
 
 def worker_env(tmp: Path, smtp_port: int | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"TASKS_BACKEND", "SQLITE_TEST_NAME", "DEBUG", "EMAIL_HOST",
-                          "EMAIL_BACKEND", "STATIC_ROOT", "MEDIA_ROOT", "SITE_URL",
-                          "EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_HOST_USER",
-                          "EMAIL_HOST_PASSWORD"}}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{tmp / 'ventanilla.sqlite3'}",
-        "VENTANILLA_VAR_DIR": str(tmp),
-        "VENTANILLA_ENV": "development",  # the database tasks backend
-        "PYTHONUNBUFFERED": "1",
-    })
-    if smtp_port:
-        env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)})
-    return env
+    smtp = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)} if smtp_port else {}
+    return process_env(tmp, **smtp)
 
 
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("worker-template")
-    result = subprocess.run(
-        [sys.executable, "-m", "ventanilla", "migrate", "--noinput", "-v0"],
-        env=worker_env(folder), capture_output=True, text=True, timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    return folder / "ventanilla.sqlite3"
+    return migrate_sqlite(tmp_path_factory.mktemp("worker-template"))
 
 
 @pytest.fixture
