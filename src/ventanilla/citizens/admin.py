@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from ventanilla.citizens.models import ChannelIdentity, Citizen
+from ventanilla.citizens.models import ChannelIdentity, Citizen, CitizenMerge
 
 
 class ChannelIdentityInline(admin.TabularInline):
@@ -13,4 +13,22 @@ class CitizenAdmin(admin.ModelAdmin):
     list_display = ["full_name", "rut_display", "email", "phone", "created_at"]
     search_fields = ["full_name", "rut", "email", "phone"]
     inlines = [ChannelIdentityInline]
-    raw_id_fields = ["user"]
+    raw_id_fields = ["user", "merged_into"]
+    list_filter = [("merged_into", admin.EmptyFieldListFilter)]
+
+
+@admin.register(CitizenMerge)
+class CitizenMergeAdmin(admin.ModelAdmin):
+    """Read-only: merges are made and undone through the console (audited services)."""
+
+    list_display = ["keep", "other", "actor", "created_at", "undone_at"]
+    raw_id_fields = ["keep", "other", "actor", "undone_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -18,6 +18,12 @@ class Citizen(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="citizen",
     )
+    # Set when this record was merged into another one (kept, not deleted, so that the
+    # merge can be undone; see ``CitizenMerge``).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records",
+        verbose_name=_("fusionada en"),
+    )
     created_at = models.DateTimeField(_("creada el"), auto_now_add=True)
     updated_at = models.DateTimeField(_("actualizada el"), auto_now=True)
 
@@ -58,3 +64,35 @@ class ChannelIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+
+class CitizenMerge(models.Model):
+    """Two records of one person joined by staff: what moved from ``other`` to ``keep``, so
+    that a wrong merge can be undone exactly. ``other`` is kept, marked ``merged_into``."""
+
+    keep = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="merges_kept",
+                             verbose_name=_("registro conservado"))
+    other = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="merges_absorbed",
+                              verbose_name=_("registro fusionado"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("realizada por"))
+    reason = models.TextField(_("motivo"))
+    created_at = models.DateTimeField(_("realizada el"), auto_now_add=True)
+    ticket_ids = models.JSONField(default=list, blank=True)
+    interaction_ids = models.JSONField(default=list, blank=True)
+    identity_ids = models.JSONField(default=list, blank=True)
+    # field name → value copied into ``keep`` (``rut`` and ``user`` are moved, not copied).
+    filled_fields = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(_("deshecha el"), null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("deshecha por"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("fusión de personas")
+        verbose_name_plural = _("fusiones de personas")
+
+    def __str__(self) -> str:
+        return f"{self.other_id} → {self.keep_id}"

@@ -1,14 +1,17 @@
-"""Writes on people: find-or-create on intake, and linking a verified account."""
+"""Writes on people: find-or-create on intake, linking a verified account, and merging two
+records of one person (and undoing a wrong merge)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ventanilla.citizens.models import ChannelIdentity, Citizen, IdentityKind
+from ventanilla.citizens.models import ChannelIdentity, Citizen, CitizenMerge, IdentityKind
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,167 @@ def citizen_link_verified_user(*, user) -> Citizen:
             identity.verified_at = now
             identity.save(update_fields=["verified_at"])
     return citizen
+
+
+# --- merging two records of one person ------------------------------------------------------------
+
+MERGE_ROLES = {"supervisor", "sysadmin"}
+# Copied into ``keep`` when blank there; never overwritten.
+MERGE_COPIED_FIELDS = ("full_name", "email", "phone")
+
+
+def _institutions_of(citizen_ids: list[int]) -> set[int]:
+    from ventanilla.tickets.models import Interaction, Ticket
+
+    tickets = Ticket.objects.filter(citizen_id__in=citizen_ids).values_list("institution_id",
+                                                                            flat=True)
+    interactions = Interaction.objects.filter(citizen_id__in=citizen_ids).values_list(
+        "institution_id", flat=True)
+    return set(tickets.distinct()) | set(interactions.distinct())
+
+
+def citizen_merge_allowed(*, actor, keep: Citizen, other: Citizen) -> bool:
+    """Supervisors and system administrators only, and only when every institution where
+    either record has tickets or interactions is one where the actor holds that role:
+    institutions are isolated, so nobody moves a person whose cases they cannot see."""
+    from ventanilla.accounts.models import Membership
+
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    allowed = set(Membership.objects.filter(user=actor, is_active=True, role__in=MERGE_ROLES)
+                  .values_list("institution_id", flat=True))
+    if not allowed:
+        return False
+    return _institutions_of([keep.pk, other.pk]) <= allowed
+
+
+def _locked_pair(first_id: int, second_id: int) -> dict[int, Citizen]:
+    # Locks in primary-key order, so two merges of the same pair never deadlock.
+    rows = Citizen.objects.select_for_update().filter(pk__in=[first_id, second_id]).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+@transaction.atomic
+def citizen_merge(*, keep: Citizen, other: Citizen, actor, reason: str) -> CitizenMerge:
+    """Join ``other`` into ``keep``: its tickets, interactions and channel identities move to
+    ``keep``; blank fields of ``keep`` are filled from ``other`` (never overwritten); ``other``
+    stays, marked ``merged_into``. Refused when both hold different RUTs or both have an
+    account. Everything moved is recorded so that ``citizen_merge_undo`` restores it."""
+    from ventanilla.core.services import audit_record
+    from ventanilla.tickets.models import Interaction, Ticket
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Indique el motivo de la fusión."))
+    if keep.pk == other.pk:
+        raise ValidationError(_("No se puede fusionar un registro consigo mismo."))
+    rows = _locked_pair(keep.pk, other.pk)
+    if len(rows) != 2:
+        raise ValidationError(_("Uno de los registros ya no existe."))
+    keep, other = rows[keep.pk], rows[other.pk]
+    if keep.merged_into_id or other.merged_into_id:
+        raise ValidationError(_("Uno de los registros ya fue fusionado en otro."))
+    if not citizen_merge_allowed(actor=actor, keep=keep, other=other):
+        raise PermissionDenied("citizen merge not allowed")
+    if keep.rut and other.rut and keep.rut != other.rut:
+        raise ValidationError(_("Los registros tienen RUT distintos: no son la misma persona y "
+                                "no se pueden fusionar."))
+    if keep.user_id and other.user_id:
+        raise ValidationError(_("Ambos registros tienen una cuenta de usuario: no se pueden "
+                                "fusionar."))
+
+    ticket_ids = list(Ticket.objects.filter(citizen=other).order_by("pk")
+                      .values_list("pk", flat=True))
+    interaction_ids = list(Interaction.objects.filter(citizen=other).order_by("pk")
+                           .values_list("pk", flat=True))
+    identity_ids = list(ChannelIdentity.objects.filter(citizen=other).order_by("pk")
+                        .values_list("pk", flat=True))
+    Ticket.objects.filter(pk__in=ticket_ids).update(citizen=keep)
+    Interaction.objects.filter(pk__in=interaction_ids).update(citizen=keep)
+    ChannelIdentity.objects.filter(pk__in=identity_ids).update(citizen=keep)
+
+    filled: dict = {}
+    for field in MERGE_COPIED_FIELDS:
+        if not getattr(keep, field) and getattr(other, field):
+            filled[field] = getattr(other, field)
+            setattr(keep, field, filled[field])
+    # RUT and account are unique: they move from ``other`` to ``keep``.
+    moved_unique = []
+    if not keep.rut and other.rut:
+        filled["rut"] = other.rut
+        moved_unique.append("rut")
+    if not keep.user_id and other.user_id:
+        filled["user"] = other.user_id
+        moved_unique.append("user")
+    other.merged_into = keep
+    other.rut = None if "rut" in moved_unique else other.rut
+    other.user_id = None if "user" in moved_unique else other.user_id
+    other.save(update_fields=["merged_into", "rut", "user", "updated_at"])
+    if "rut" in filled:
+        keep.rut = filled["rut"]
+    if "user" in filled:
+        keep.user_id = filled["user"]
+    keep.save(update_fields=[*filled.keys(), "updated_at"])
+
+    merge = CitizenMerge.objects.create(
+        keep=keep, other=other, actor=actor, reason=reason, ticket_ids=ticket_ids,
+        interaction_ids=interaction_ids, identity_ids=identity_ids, filled_fields=filled,
+    )
+    audit_record(actor=actor, action="citizen.merged", obj=keep, data={
+        "merge": merge.pk, "keep": keep.pk, "other": other.pk, "reason": reason,
+        "tickets": ticket_ids, "interactions": interaction_ids, "identities": identity_ids,
+        "filled": sorted(filled),
+    })
+    return merge
+
+
+@transaction.atomic
+def citizen_merge_undo(*, merge: CitizenMerge, actor) -> CitizenMerge:
+    """Move back exactly what the merge moved, clear the fields it filled (when still as the
+    merge left them), and make ``other`` a record of its own again."""
+    from ventanilla.core.services import audit_record
+    from ventanilla.tickets.models import Interaction, Ticket
+
+    rows = _locked_pair(merge.keep_id, merge.other_id)
+    merge = CitizenMerge.objects.select_for_update().get(pk=merge.pk)
+    if merge.undone_at is not None:
+        raise ValidationError(_("Esta fusión ya fue deshecha."))
+    keep, other = rows[merge.keep_id], rows[merge.other_id]
+    if keep.merged_into_id is not None:
+        raise ValidationError(_("El registro conservado fue fusionado después en otro: deshaga "
+                                "primero esa fusión."))
+    if not citizen_merge_allowed(actor=actor, keep=keep, other=other):
+        raise PermissionDenied("citizen merge undo not allowed")
+
+    Ticket.objects.filter(pk__in=merge.ticket_ids, citizen=keep).update(citizen=other)
+    Interaction.objects.filter(pk__in=merge.interaction_ids, citizen=keep).update(citizen=other)
+    ChannelIdentity.objects.filter(pk__in=merge.identity_ids, citizen=keep).update(citizen=other)
+
+    keep_changed, other_changed = [], ["merged_into"]
+    filled = merge.filled_fields or {}
+    for field in MERGE_COPIED_FIELDS:
+        if field in filled and getattr(keep, field) == filled[field]:
+            setattr(keep, field, "")
+            keep_changed.append(field)
+    if "rut" in filled and keep.rut == filled["rut"]:
+        keep.rut = None
+        keep_changed.append("rut")
+        other.rut = filled["rut"]
+        other_changed.append("rut")
+    if "user" in filled and keep.user_id == filled["user"]:
+        keep.user_id = None
+        keep_changed.append("user")
+        other.user_id = filled["user"]
+        other_changed.append("user")
+    # Free the unique RUT and account on ``keep`` before ``other`` takes them back.
+    keep.save(update_fields=[*keep_changed, "updated_at"])
+    other.merged_into = None
+    other.save(update_fields=[*other_changed, "updated_at"])
+
+    merge.undone_at = timezone.now()
+    merge.undone_by = actor if getattr(actor, "is_authenticated", False) else None
+    merge.save(update_fields=["undone_at", "undone_by"])
+    audit_record(actor=actor, action="citizen.merge_undone", obj=keep, data={
+        "merge": merge.pk, "keep": keep.pk, "other": other.pk,
+    })
+    return merge

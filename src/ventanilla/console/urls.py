@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("ventanilla.console.urls_triage")),
     path("", include("ventanilla.console.urls_links")),
     path("", include("ventanilla.console.urls_answers")),
+    path("", include("ventanilla.console.urls_citizens")),
 ]
