@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # Settings the test session sets for itself that a child process must not inherit.
@@ -37,3 +38,20 @@ def migrate_sqlite(folder: Path) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return folder / "ventanilla.sqlite3"
+
+
+def live_processes() -> Iterator[tuple[int, int, int, str]]:
+    """(pid, parent pid, process group, command line) of every live, non-zombie process,
+    read from Linux's /proc."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] == "Z":
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            yield int(entry.name), int(fields[1]), int(fields[2]), command
+        except (OSError, ValueError):
+            continue

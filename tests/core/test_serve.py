@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import migrate_sqlite, process_env
+from tests.processes import live_processes, migrate_sqlite, process_env
 
 START_TIMEOUT = 40  # seconds until /healthz answers (first start compiles and collects)
 STOP_TIMEOUT = 30  # serve waits up to 25 s for its children before killing them
@@ -51,20 +51,8 @@ def group_alive(pgid: int) -> bool:
 
 
 def group_commands(pgid: int) -> list[str]:
-    """Command lines of the live (non-zombie) processes in a process group (Linux /proc)."""
-    commands = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) != pgid or fields[0] == "Z":
-                continue
-            commands.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, ValueError):
-            continue
-    return commands
+    """Command lines of the live (non-zombie) processes in a process group."""
+    return [command for _pid, _ppid, group, command in live_processes() if group == pgid]
 
 
 class Server:

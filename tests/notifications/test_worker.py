@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.notifications.conftest import SmtpServer
-from tests.processes import migrate_sqlite, process_env
+from tests.processes import live_processes, migrate_sqlite, process_env
 from ventanilla.notifications.management.commands import worker as worker_module
 
 DELIVERY_TIMEOUT = 40  # seconds
@@ -78,20 +78,8 @@ OutboundMessage.objects.create(dedupe_key="worker-2", recipient="pedro@example.c
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) != pid or fields[0] == "Z":
-                continue
-            found.append((int(entry.name),
-                          (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
-        except (OSError, ValueError):
-            continue
-    return found
+    return [(child, command) for child, ppid, _group, command in live_processes()
+            if ppid == pid]
 
 
 def group_alive(pgid: int) -> bool:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from ventanilla.citizens.models import ChannelIdentity, Citizen, CitizenMerge
+from ventanilla.core.admin import ReadOnlyAdmin
 
 
 class ChannelIdentityInline(admin.TabularInline):
@@ -18,17 +19,9 @@ class CitizenAdmin(admin.ModelAdmin):
 
 
 @admin.register(CitizenMerge)
-class CitizenMergeAdmin(admin.ModelAdmin):
+class CitizenMergeAdmin(ReadOnlyAdmin):
     """Read-only: merges are made and undone through the console (audited services)."""
 
     list_display = ["keep", "other", "actor", "created_at", "undone_at"]
     raw_id_fields = ["keep", "other", "actor", "undone_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from ventanilla.core.admin import ReadOnlyAdmin
 from ventanilla.sla.models import (
     CalendarException,
     CalendarSettings,
@@ -102,17 +103,9 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaAlert)
-class SlaAlertAdmin(admin.ModelAdmin):
+class SlaAlertAdmin(ReadOnlyAdmin):
     list_display = ["ticket", "stage", "threshold", "created_at"]
     list_filter = ["threshold", "stage"]
     search_fields = ["ticket__folio"]
     readonly_fields = ["ticket", "stage", "threshold", "created_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

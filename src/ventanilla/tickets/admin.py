@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from ventanilla.core.admin import ReadOnlyAdmin
 from ventanilla.tickets.models import Attachment, Interaction, Ticket, TicketEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Tickets are written only by tickets.services: the admin may look, not touch."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Ticket)
