@@ -156,3 +156,17 @@ def open_ticket(catalog: dict, **overrides):
     }
     fields.update(overrides)
     return ticket_open(draft=TicketDraft(**fields))
+
+
+def make_endpoint(catalog: dict, *, provider: str, address: str, channel_code: str,
+                  **overrides):
+    """A ``ChannelEndpoint`` of the catalog's institution (default type: complaint)."""
+    from ventanilla.channels.models import ChannelEndpoint
+
+    fields = {
+        "institution": catalog["institution"], "channel": channel(channel_code),
+        "provider": provider, "address": address, "ticket_type": catalog["complaint"],
+        "topic": catalog["topic"],
+    }
+    fields.update(overrides)
+    return ChannelEndpoint.objects.create(**fields)

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "ventanilla.citizens",
     "ventanilla.tickets",
     "ventanilla.notifications",
+    "ventanilla.channels",
+    "ventanilla.paper",
     "ventanilla.routing",
     "ventanilla.sla",
     "ventanilla.api",
@@ -311,3 +313,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Provider channels (issue 5) -------------------------------------------------------------
+# Where each institution receives is a ``channels.ChannelEndpoint`` row (admin); what is
+# secret or deployment-wide is here, from the environment. Tests point the base URLs at
+# local fake provider servers.
+# Meta (WhatsApp Cloud API, Messenger, Instagram): one app per deployment.
+META_APP_SECRET = os.environ.get("META_APP_SECRET", "")  # checks X-Hub-Signature-256
+META_VERIFY_TOKEN = os.environ.get("META_VERIFY_TOKEN", "")  # the webhook handshake
+META_ACCESS_TOKEN = os.environ.get("META_ACCESS_TOKEN", "")  # Graph API calls
+META_GRAPH_BASE_URL = os.environ.get("META_GRAPH_BASE_URL", "https://graph.facebook.com/v21.0")
+# Approved template sent outside WhatsApp's 24-hour customer-service window.
+WHATSAPP_NOTICE_TEMPLATE = os.environ.get("WHATSAPP_NOTICE_TEMPLATE", "ventanilla_aviso")
+WHATSAPP_NOTICE_TEMPLATE_LANGUAGE = os.environ.get("WHATSAPP_NOTICE_TEMPLATE_LANGUAGE", "es")
+# Twilio (SMS).
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+# Most segments one outbound SMS may use (GSM-7: 153 characters each, UCS-2: 67).
+SMS_MAX_SEGMENTS = int(os.environ.get("SMS_MAX_SEGMENTS", "3"))
+# Timeout for calls to provider APIs, in seconds.
+PROVIDER_HTTP_TIMEOUT = float(os.environ.get("PROVIDER_HTTP_TIMEOUT", "15"))
+# Inbound e-mail: the IMAP mailbox `ventanilla fetch-mail` polls (also run by the worker
+# every FETCH_MAIL_EVERY seconds when IMAP_HOST is set), and the SMTP/LMTP receiver
+# (`ventanilla receive-mail`).
+IMAP_HOST = os.environ.get("IMAP_HOST", "")
+IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+IMAP_USER = os.environ.get("IMAP_USER", "")
+IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+IMAP_SSL = env_bool("IMAP_SSL", default=True)
+IMAP_MAILBOX = os.environ.get("IMAP_MAILBOX", "INBOX")
+FETCH_MAIL_EVERY = int(os.environ.get("FETCH_MAIL_EVERY", "60"))
+INBOUND_MAIL_MAX_BYTES = int(os.environ.get("INBOUND_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))

@@ -16,5 +16,9 @@ urlpatterns = [
     path("consola/", include("ventanilla.console.urls")),
     path("api/", include("ventanilla.api.urls")),
     path("open311/v2/", include("ventanilla.open311.urls")),
+    # Provider webhooks (signature-checked, CSRF-exempt).
+    path("webhooks/meta/", include("ventanilla.channels.urls_meta")),
+    path("webhooks/twilio/", include("ventanilla.channels.urls_sms")),
+    path("formulario-papel/", include("ventanilla.paper.urls_public")),
     path("", include("ventanilla.portal.urls")),
 ]

@@ -299,7 +299,7 @@ def test_failure_in_the_middle_leaves_nothing(catalog):
 
 
 def test_failure_in_outbox_leaves_nothing(catalog):
-    with mock.patch("ventanilla.tickets.services.workflow.outbox_enqueue_email",
+    with mock.patch("ventanilla.tickets.services.workflow.outbox_enqueue_for_ticket",
                     side_effect=RuntimeError("template broken")), pytest.raises(RuntimeError):
         open_ticket(catalog)
     assert _nothing_stored()

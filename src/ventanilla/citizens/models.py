@@ -53,6 +53,9 @@ class ChannelIdentity(models.Model):
     kind = models.CharField(_("tipo"), max_length=20, choices=IdentityKind.choices)
     value = models.CharField(_("valor"), max_length=254)
     verified_at = models.DateTimeField(_("verificada el"), null=True, blank=True)
+    # When the person last wrote from this identity: WhatsApp only allows free-form
+    # messages within 24 hours of it (outside, an approved template).
+    last_inbound_at = models.DateTimeField(_("último mensaje recibido"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

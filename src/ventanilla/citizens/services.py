@@ -122,6 +122,52 @@ def _identity_attach(citizen: Citizen, kind: str, value: str) -> None:
         pass
 
 
+def citizen_for_identity(
+    *, kind: str, value: str, full_name: str = "", email: str = "", phone: str = "",
+    verified: bool = False, at=None,
+) -> Citizen:
+    """The person behind a channel identity (an e-mail sender, a WhatsApp id, an SMS number,
+    a page-scoped social id), created with that identity when it is new.
+
+    Only the same identity joins automatically: a WhatsApp number is not linked to a record
+    that merely has that phone typed into a form (anyone can type anyone's number). Such
+    records are proposed to staff as duplicates (``selectors.citizen_duplicate_candidates``).
+    ``verified`` is for identifiers the provider vouches for (WhatsApp, SMS, social ids),
+    not for an e-mail ``From:`` header. ``at`` records when the person last wrote from it.
+    """
+    value = value.strip()
+    at = at or timezone.now()
+    identity = ChannelIdentity.objects.select_related("citizen").filter(kind=kind,
+                                                                       value=value).first()
+    if identity is None:
+        citizen = Citizen.objects.create(full_name=full_name.strip()[:200],
+                                         email=normalize_email(email), phone=phone.strip()[:30])
+        try:
+            with transaction.atomic():
+                identity = ChannelIdentity.objects.create(
+                    citizen=citizen, kind=kind, value=value,
+                    verified_at=at if verified else None, last_inbound_at=at,
+                )
+        except IntegrityError:
+            # The same person's previous message is being processed concurrently.
+            citizen.delete()
+            identity = ChannelIdentity.objects.select_related("citizen").get(kind=kind,
+                                                                            value=value)
+        else:
+            return citizen
+    citizen = identity.citizen
+    while citizen.merged_into_id:  # identities move on merge; this is a safety net
+        citizen = citizen.merged_into
+    updates = {"last_inbound_at": at}
+    if verified and identity.verified_at is None:
+        updates["verified_at"] = at
+    ChannelIdentity.objects.filter(pk=identity.pk).update(**updates)
+    if full_name.strip() and not citizen.full_name:
+        citizen.full_name = full_name.strip()[:200]
+        citizen.save(update_fields=["full_name", "updated_at"])
+    return citizen
+
+
 def citizen_link_verified_user(*, user) -> Citizen:
     """Called once a registered person has proved they own their e-mail address."""
     email = normalize_email(user.email)

@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("ventanilla.console.urls_links")),
     path("", include("ventanilla.console.urls_answers")),
     path("", include("ventanilla.console.urls_citizens")),
+    path("operador/", include("ventanilla.console.urls_operator")),
+    path("papel/", include("ventanilla.paper.urls_console")),
 ]

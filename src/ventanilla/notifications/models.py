@@ -40,6 +40,12 @@ class OutboundMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    # What the provider called it (SMTP Message-ID, wamid, Twilio MessageSid) and what its
+    # status callbacks said since: accepted → delivered → read, or failed/undelivered.
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    delivery_status = models.CharField(max_length=20, blank=True)
+    delivery_updated_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]

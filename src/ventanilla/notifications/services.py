@@ -38,6 +38,16 @@ REPLAY_BATCH = 1000
 CANCELLABLE = (OutboundStatus.PENDING, OutboundStatus.FAILED)
 
 
+# Provider delivery statuses, in the order they can follow each other. A failure is final.
+DELIVERY_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "undelivered": 4,
+                  "failed": 4}
+
+
+class PermanentDeliveryError(Exception):
+    """Raised by a provider adapter when no retry will help (a refused recipient, a
+    rejected template): the message fails at once instead of being retried."""
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
@@ -71,6 +81,68 @@ def outbox_enqueue_email(
         message_id = message.pk
         transaction.on_commit(lambda: _schedule_if_pending(message_id))
     return message
+
+
+def outbox_enqueue_for_ticket(
+    *, ticket, dedupe_key: str, template: str, context: dict,
+) -> OutboundMessage | None:
+    """A message to the person behind a ticket, on the channel the ticket is answered on.
+
+    ``ticket.reply_channel`` blank (web, API, phone…) means e-mail to ``contact_email``;
+    a ticket that came in by WhatsApp, Messenger, Instagram or SMS is answered there, to
+    ``reply_address``. The channel's adapter (``ventanilla.channels.outbound``) shapes the
+    rendered text for it (an SMS is shortened to its segments, for instance). Returns None
+    when the ticket has no address to answer to.
+    """
+    route = ticket.reply_channel or "email"
+    if route == "email":
+        return outbox_enqueue_email(
+            dedupe_key=dedupe_key, recipient=ticket.reply_address or ticket.contact_email,
+            template=template, context=context, institution=ticket.institution, ticket=ticket,
+        )
+    from ventanilla.channels.outbound import adapter_for
+
+    recipient = (ticket.reply_address or "").strip()
+    if not recipient:
+        return None
+    rendered = render_message(template=template, context=context,
+                              institution=ticket.institution, ticket=ticket)
+    body = adapter_for(route).prepare(subject=rendered.subject, body=rendered.body,
+                                      ticket=ticket)
+    message, created = OutboundMessage.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "institution": ticket.institution, "ticket": ticket, "channel": route,
+            "recipient": recipient, "subject": rendered.subject[:250], "body_text": body,
+        },
+    )
+    if created:
+        message_id = message.pk
+        transaction.on_commit(lambda: _schedule_if_pending(message_id))
+    return message
+
+
+def outbox_delivery_update(
+    *, channel: str, provider_message_id: str, status: str, at: datetime | None = None,
+    error: str = "",
+) -> int:
+    """Record a provider's status callback (delivered, read, failed…) on the message it
+    sent. Returns how many rows changed (0 for an unknown id: callbacks for messages sent
+    by other systems on the same number are common and harmless).
+
+    Statuses only move forward (a late "delivered" after "read" is ignored), and a
+    repeated callback changes nothing.
+    """
+    if not provider_message_id or status not in DELIVERY_ORDER:
+        return 0
+    at = at or timezone.now()
+    later = [name for name, rank in DELIVERY_ORDER.items() if rank >= DELIVERY_ORDER[status]]
+    changed = (
+        OutboundMessage.objects.filter(channel=channel, provider_message_id=provider_message_id)
+        .exclude(delivery_status__in=later)
+        .update(delivery_status=status, delivery_updated_at=at, delivery_error=error[:500])
+    )
+    return changed
 
 
 def outbox_cancel(*, message_ids: Iterable[int], reason: str) -> int:
@@ -130,6 +202,8 @@ def _schedule(message_id: int, run_after: datetime | None = None) -> None:
 def _is_permanent(exc: Exception) -> bool:
     """Errors that no retry will fix: a malformed message or an address the server refuses
     for good (5xx). Everything else (network, 4xx, timeouts) is retried with backoff."""
+    if isinstance(exc, PermanentDeliveryError):
+        return True
     if isinstance(exc, ValueError):  # BadHeaderError, an unparseable address, bad encoding
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -157,7 +231,7 @@ def outbox_deliver(*, message_id: int) -> str:
         pk=message_id, status=OutboundStatus.SENDING, claimed_at=claimed_at
     )
     try:
-        _send_email(message)
+        provider_message_id = _send(message)
     except Exception as exc:  # any provider failure: keep the row, retry later
         final = _is_permanent(exc) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
         next_attempt = timezone.now() + _backoff(message.attempts)
@@ -170,11 +244,20 @@ def outbox_deliver(*, message_id: int) -> str:
             _schedule(message_id, run_after=next_attempt)
         return status
     ours.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="",
-                claimed_at=None)
+                claimed_at=None, provider_message_id=(provider_message_id or "")[:255])
     return OutboundStatus.SENT
 
 
-def _send_email(message: OutboundMessage) -> None:
+def _send(message: OutboundMessage) -> str:
+    """Hand the message to its channel's provider; returns the provider's id for it."""
+    if message.channel == "email":
+        return _send_email(message)
+    from ventanilla.channels.outbound import adapter_for
+
+    return adapter_for(message.channel).send(message)
+
+
+def _send_email(message: OutboundMessage) -> str:
     domain = settings.SITE_URL.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
     email = EmailMessage(
         subject=message.subject, body=message.body_text, to=[message.recipient],
@@ -186,6 +269,7 @@ def _send_email(message: OutboundMessage) -> None:
         },
     )
     email.send(fail_silently=False)
+    return email.extra_headers["Message-ID"]
 
 
 def outbox_replay() -> int:

@@ -107,6 +107,11 @@ class Ticket(models.Model):
     contact_email = models.EmailField(_("correo electrónico"), blank=True)
     contact_phone = models.CharField(_("teléfono"), max_length=30, blank=True)
     contact_rut = models.CharField(_("RUT"), max_length=12, blank=True)
+    # Where answers and notices go: blank means e-mail to ``contact_email``; a ticket that
+    # came in by WhatsApp or SMS is answered there (``notifications.services.
+    # outbox_enqueue_for_ticket``). ``reply_address`` is the wa_id, phone digits or page-scoped id.
+    reply_channel = models.CharField(_("canal de respuesta"), max_length=20, blank=True)
+    reply_address = models.CharField(_("dirección de respuesta"), max_length=254, blank=True)
 
     area = models.ForeignKey(
         "catalog.Area", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets",
@@ -304,6 +309,8 @@ class InteractionKind(models.TextChoices):
     MESSAGE = "message", _("Mensaje")
     TRACKING = "tracking", _("Consulta de estado")
     SELF_SERVICE = "self_service", _("Autoatención")
+    # An assisted contact (phone, counter) solved on the spot, with or without a ticket.
+    ATTENDED = "attended", _("Atención resuelta en el momento")
 
 
 class Interaction(models.Model):

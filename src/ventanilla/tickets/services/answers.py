@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ventanilla.core.services import audit_record
-from ventanilla.notifications.services import outbox_enqueue_email
+from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.sla.services import sla_stage_reached
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import (
@@ -238,13 +238,13 @@ def answer_send(*, answer: TicketAnswer, actor) -> TicketAnswer:
         if answer.reviewed_at is None:  # sent straight from a draft: sending approves it
             answer.reviewed_by, answer.reviewed_at = actor, now
         answer.save()
-        outbox_enqueue_email(
-            dedupe_key=f"ticket-{ticket.pk}-answer-{answer.pk}", recipient=ticket.contact_email,
+        outbox_enqueue_for_ticket(
+            dedupe_key=f"ticket-{ticket.pk}-answer-{answer.pk}",
             template="answer_final" if is_final else "answer_plan",
             context={"ticket": ticket, "body": answer.body.strip(),
                      "corrective_action": ticket.corrective_action if is_final else "",
                      "survey_url": ""},
-            institution=ticket.institution, ticket=ticket,
+            ticket=ticket,
         )
         audit_record(actor=actor, action="ticket.answer_sent", obj=ticket,
                      institution=ticket.institution,

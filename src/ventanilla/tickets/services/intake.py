@@ -67,6 +67,12 @@ class TicketDraft:
     created_by: object | None = None  # the staff member entering it on someone's behalf
     idempotency_key: str | None = None
     received_at: datetime | None = None
+    # The person already identified by the adapter (operator lookup, a channel identity);
+    # when None the intake finds or creates them from ``contact``.
+    citizen: object | None = None
+    # Where answers go when not by e-mail (see ``Ticket.reply_channel``).
+    reply_channel: str = ""
+    reply_address: str = ""
 
 
 def folio_allocate(*, institution: Institution, year: int) -> str:
@@ -146,7 +152,8 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
 
     try:
         with transaction.atomic():
-            citizen = citizen_resolve(contact=draft.contact, user=draft.citizen_user)
+            citizen = draft.citizen or citizen_resolve(contact=draft.contact,
+                                                       user=draft.citizen_user)
             folio = folio_allocate(institution=draft.institution, year=folio_year)
             decision = routing_decide(draft=draft)
             is_three_stage = draft.ticket_type.workflow == Workflow.THREE_STAGE
@@ -159,6 +166,7 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
                 contact_name=draft.contact.full_name.strip(),
                 contact_email=draft.contact.email.strip().lower(),
                 contact_phone=draft.contact.phone.strip(), contact_rut=draft.contact.rut,
+                reply_channel=draft.reply_channel, reply_address=draft.reply_address.strip(),
                 area=decision.area if decision and decision.area else draft.topic.default_area,
                 priority=(decision.priority if decision and decision.priority
                           else draft.urgency),

@@ -19,7 +19,7 @@ from ventanilla.catalog.models import (
     Channel,
 )
 from ventanilla.core.services import audit_record
-from ventanilla.notifications.services import outbox_enqueue_email
+from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.routing.services import assignment_auto
 from ventanilla.sla.services import sla_pause, sla_resume, sla_stage_reached
 from ventanilla.tickets import permissions
@@ -108,17 +108,17 @@ def apply_status_change(*, ticket: Ticket, actor, to_status: str, reason: str = 
     audit_record(actor=actor, action="ticket.status_changed", obj=ticket,
                  institution=ticket.institution, data={"from": from_status, "to": to_status})
     if notify and to_status == Status.CLOSED:
-        outbox_enqueue_email(
-            dedupe_key=f"ticket-{ticket.pk}-closed-{event.pk}", recipient=ticket.contact_email,
+        outbox_enqueue_for_ticket(
+            dedupe_key=f"ticket-{ticket.pk}-closed-{event.pk}",
             template="ticket_closed", context={"ticket": ticket, "reason": event.body},
-            institution=ticket.institution, ticket=ticket,
+            ticket=ticket,
         )
     elif notify and from_status == Status.CLOSED:
-        outbox_enqueue_email(
+        outbox_enqueue_for_ticket(
             dedupe_key=f"ticket-{ticket.pk}-reopened-{event.pk}",
-            recipient=ticket.contact_email, template="ticket_reopened",
+            template="ticket_reopened",
             context={"ticket": ticket, "by_citizen": actor is None},
-            institution=ticket.institution, ticket=ticket,
+            ticket=ticket,
         )
     return ticket
 
@@ -198,11 +198,11 @@ def ticket_reply(*, ticket: Ticket, actor, body: str, then_status: str | None = 
             permissions.require(actor, "change_status", ticket)
             apply_status_change(ticket=ticket, actor=actor, to_status=then_status,
                                 notify=not closing, now=now)
-        outbox_enqueue_email(
-            dedupe_key=f"ticket-{ticket.pk}-reply-{event.pk}", recipient=ticket.contact_email,
+        outbox_enqueue_for_ticket(
+            dedupe_key=f"ticket-{ticket.pk}-reply-{event.pk}",
             template="ticket_closed" if closing else "ticket_reply",
             context={"ticket": ticket, "body": event.body},
-            institution=ticket.institution, ticket=ticket,
+            ticket=ticket,
         )
         audit_record(actor=actor, action="ticket.replied", obj=ticket,
                      institution=ticket.institution,
@@ -211,7 +211,8 @@ def ticket_reply(*, ticket: Ticket, actor, body: str, then_status: str | None = 
 
 
 def ticket_add_citizen_message(*, ticket: Ticket, body: str, channel: Channel,
-                               attachments: list[CheckedUpload] | None = None) -> TicketEvent:
+                               attachments: list[CheckedUpload] | None = None,
+                               at=None, data: dict | None = None) -> TicketEvent:
     """A message from the person (tracking page today; e-mail and chat adapters later).
     A ticket waiting on the citizen goes back to work. A closed one is reopened (back at
     the final answer) if it was closed less than ``TICKET_REOPEN_WINDOW_DAYS`` ago and not
@@ -220,14 +221,16 @@ def ticket_add_citizen_message(*, ticket: Ticket, body: str, channel: Channel,
         raise ValidationError({"body": _("Escriba su mensaje.")})
     with transaction.atomic():
         ticket = locked_ticket(ticket)
+        at = at or timezone.now()
         event = TicketEvent.objects.create(
             ticket=ticket, kind=EventKind.CITIZEN_MESSAGE, is_public=True, body=body.strip(),
-            data={"channel": channel.code},
+            data={"channel": channel.code, **(data or {})}, created_at=at,
         )
         store_attachments(ticket, event, attachments or [])
         Interaction.objects.create(
             institution=ticket.institution, channel=channel, kind=InteractionKind.MESSAGE,
             is_self_service=not channel.is_assisted, citizen=ticket.citizen, ticket=ticket,
+            occurred_at=at,
         )
         if ticket.status == Status.WAITING_CITIZEN:
             ticket.status = Status.IN_PROGRESS

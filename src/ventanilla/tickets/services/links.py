@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from ventanilla.catalog.models import TicketType, Topic
 from ventanilla.citizens.services import ContactData
 from ventanilla.core.services import audit_record
-from ventanilla.notifications.services import outbox_enqueue_email
+from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import (
     EventKind,
@@ -157,10 +157,10 @@ def ticket_merge(*, duplicate: Ticket, into: Ticket, actor, reason: str) -> Tick
                 "folio": duplicate.folio, "reason": reason.strip()},
             data={**data, "other_folio": duplicate.folio, "other_id": duplicate.pk},
         )
-        outbox_enqueue_email(
-            dedupe_key=f"ticket-{duplicate.pk}-merged", recipient=duplicate.contact_email,
+        outbox_enqueue_for_ticket(
+            dedupe_key=f"ticket-{duplicate.pk}-merged",
             template="ticket_merged", context={"ticket": duplicate, "into": into},
-            institution=duplicate.institution, ticket=duplicate,
+            ticket=duplicate,
         )
         audit_record(actor=actor, action="ticket.merged", obj=duplicate,
                      institution=duplicate.institution,

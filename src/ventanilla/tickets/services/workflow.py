@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from ventanilla.catalog.models import Workflow
-from ventanilla.notifications.services import outbox_enqueue_email
+from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.sla.services import sla_stage_reached
 from ventanilla.tickets.models import EventKind, ResponseStage, Status, Ticket, TicketEvent
 
@@ -19,10 +19,10 @@ def workflow_on_open(*, ticket: Ticket) -> None:
     """Run inside the intake transaction, after the ticket and its deadlines exist."""
     received_at = ticket.received_at
     if ticket.ticket_type.workflow == Workflow.INFORMATIVE:
-        message = outbox_enqueue_email(
-            dedupe_key=f"ticket-{ticket.pk}-type1-answer", recipient=ticket.contact_email,
+        message = outbox_enqueue_for_ticket(
+            dedupe_key=f"ticket-{ticket.pk}-type1-answer",
             template="type1_answer", context={"ticket": ticket},
-            institution=ticket.institution, ticket=ticket,
+            ticket=ticket,
         )
         TicketEvent.objects.create(
             ticket=ticket, kind=EventKind.REPLY, created_at=received_at, is_public=True,
@@ -47,10 +47,10 @@ def workflow_on_open(*, ticket: Ticket) -> None:
         sla_stage_reached(ticket=ticket, stage=ResponseStage.FINAL, at=received_at)
         return
 
-    outbox_enqueue_email(
-        dedupe_key=f"ticket-{ticket.pk}-received", recipient=ticket.contact_email,
+    outbox_enqueue_for_ticket(
+        dedupe_key=f"ticket-{ticket.pk}-received",
         template="ticket_received", context={"ticket": ticket},
-        institution=ticket.institution, ticket=ticket,
+        ticket=ticket,
     )
     ticket.acknowledged_at = received_at
     ticket.stage = ResponseStage.PLAN
