@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Parallel test workers (pytest-xdist); 2 cores here.
 TEST_WORKERS ?= 2
 
-.PHONY: help install browser-deps run test lint bench messages clean
+.PHONY: help install browser-deps mail-deps run test lint bench messages clean
 
 help:
 	@echo "make run    install everything, migrate SQLite, load demo data, start web + worker"
@@ -35,13 +35,25 @@ browser-deps:
 	  fi; \
 	fi
 
+# Debian's dovecot is the real IMAP server the e-mail intake tests poll (they start their
+# own instance on a free port; the system service is not used).
+mail-deps:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's dovecot-imapd for the IMAP intake tests…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else \
+	    echo "dovecot is missing and this user cannot apt-get install it: IMAP tests will be skipped."; \
+	  fi; \
+	fi
+
 run: install
 	$(PY) -m ventanilla migrate --noinput -v0
 	$(PY) -m ventanilla collectstatic --noinput -v0
 	$(PY) -m ventanilla seed_demo
 	exec $(PY) -m ventanilla serve
 
-test: install browser-deps lint
+test: install browser-deps mail-deps lint
 	@echo "Database: $${DATABASE_URL:-SQLite (embedded)}"
 	$(PY) -m pytest -n $(TEST_WORKERS) -q
 

@@ -55,6 +55,25 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.channel} → {self.recipient}: {self.subject}"
 
+    @property
+    def channel_label(self) -> str:
+        return str(CHANNEL_LABELS.get(self.channel, self.channel))
+
+    @property
+    def delivery_status_label(self) -> str:
+        return str(DELIVERY_STATUS_LABELS.get(self.delivery_status, self.delivery_status))
+
+
+CHANNEL_LABELS = {
+    "email": _("Correo electrónico"), "whatsapp": _("WhatsApp"), "sms": _("SMS"),
+    "messenger": _("Messenger"), "instagram": _("Instagram"),
+}
+DELIVERY_STATUS_LABELS = {
+    "accepted": _("aceptado por el proveedor"), "sent": _("enviado"),
+    "delivered": _("entregado"), "read": _("leído"), "undelivered": _("no entregado"),
+    "failed": _("fallido"),
+}
+
 
 class TemplateKey(models.TextChoices):
     TICKET_RECEIVED = "ticket_received", _("Acuse de recibo (con folio)")

@@ -17,5 +17,6 @@ def outbound_for_ticket(ticket) -> QuerySet[OutboundMessage]:
     """
     return (OutboundMessage.objects.filter(ticket_id=ticket.pk)
             .only("pk", "ticket_id", "channel", "recipient", "subject", "status", "attempts",
-                  "last_error", "created_at", "next_attempt_at", "sent_at", "cancel_reason")
+                  "last_error", "created_at", "next_attempt_at", "sent_at", "cancel_reason",
+                  "delivery_status", "delivery_updated_at", "delivery_error")
             .order_by("created_at", "pk"))

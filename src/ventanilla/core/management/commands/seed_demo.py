@@ -39,6 +39,7 @@ from ventanilla.catalog.models import (
     TicketType,
     Topic,
 )
+from ventanilla.channels.demo import seed_channels_demo
 from ventanilla.citizens.services import ContactData, citizen_link_verified_user
 from ventanilla.core import demo
 from ventanilla.core.management import demo_data as data
@@ -155,8 +156,9 @@ class Command(BaseCommand):
                 is_sensitive=True)
             seed_routing_demo(junaeb)
             seed_api_demo(junaeb)
-            for institution in (junaeb, junji):
+            for number, institution in enumerate((junaeb, junji), start=1):
                 seed_sla_demo(institution)
+                seed_channels_demo(institution, number)
         self.channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNEL_WEIGHTS)}
         self.comunas = list(Comuna.objects.select_related("region").order_by("code"))
         self.people = self._people()

@@ -2,8 +2,9 @@
 
 - starts django-tasks' database worker (``db_worker``) for every queue in ``TASKS`` as a
   child process (only with the database backend: other backends run their jobs elsewhere);
-- runs the periodic jobs in this process: the outbox replay (every 60 s) and the SLA sweep
-  (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists). A job that raises is
+- runs the periodic jobs in this process: the outbox replay (every 60 s), the SLA sweep
+  (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists) and, when an IMAP
+  mailbox is configured (``IMAP_HOST``), the e-mail poller (every ``FETCH_MAIL_EVERY`` s). A job that raises is
   logged and tried again at its next turn: one failing job never stops the worker;
 - on SIGTERM sends SIGTERM to the child (once: a second signal makes db_worker abort the
   task it is running), waits for it and exits 0; on SIGINT (Ctrl+C, which the terminal
@@ -56,6 +57,12 @@ def _sla_sweep() -> object:
     return sweep(now=None)
 
 
+def _fetch_mail() -> object:
+    from ventanilla.channels.email import fetch_mail_once
+
+    return fetch_mail_once()
+
+
 @dataclass
 class PeriodicJob:
     name: str
@@ -96,6 +103,9 @@ def default_jobs(*, replay_every: float, sweep_every: float) -> list[PeriodicJob
         jobs.append(PeriodicJob("outbox_replay", replay_every, _outbox_replay))
     if sweep_every > 0:
         jobs.append(PeriodicJob("sla_sweep", sweep_every, _sla_sweep))
+    # The IMAP poller, when the institution reads an existing mailbox (IMAP_HOST set).
+    if settings.IMAP_HOST and settings.FETCH_MAIL_EVERY > 0:
+        jobs.append(PeriodicJob("fetch_mail", settings.FETCH_MAIL_EVERY, _fetch_mail))
     return jobs
 
 
