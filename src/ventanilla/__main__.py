@@ -3,7 +3,6 @@
 import os
 import sys
 
-
 # Commands documented with a dash (``ventanilla fetch-mail``) are Django commands whose
 # module names need an underscore.
 COMMAND_ALIASES = {"fetch-mail": "fetch_mail", "receive-mail": "receive_mail"}

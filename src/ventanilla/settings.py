@@ -332,6 +332,10 @@ TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
 # Most segments one outbound SMS may use (GSM-7: 153 characters each, UCS-2: 67).
 SMS_MAX_SEGMENTS = int(os.environ.get("SMS_MAX_SEGMENTS", "3"))
+# How long the personal tracking link sent by SMS/WhatsApp stays valid.
+TRACKING_LINK_MAX_AGE_DAYS = int(os.environ.get("TRACKING_LINK_MAX_AGE_DAYS", "365"))
+# Write á as a, etc. when that keeps an SMS in GSM-7 (160 characters a part instead of 70).
+SMS_TRANSLITERATE = env_bool("SMS_TRANSLITERATE", default=True)
 # Timeout for calls to provider APIs, in seconds.
 PROVIDER_HTTP_TIMEOUT = float(os.environ.get("PROVIDER_HTTP_TIMEOUT", "15"))
 # Inbound e-mail: the IMAP mailbox `ventanilla fetch-mail` polls (also run by the worker

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from tests.factories import MembershipFactory, make_endpoint, open_ticket
 from ventanilla.channels.models import InboundMessage, InboundStatus
 from ventanilla.channels.services import (
     InboundContent,
@@ -21,7 +22,6 @@ from ventanilla.notifications.models import OutboundMessage
 from ventanilla.notifications.services import outbox_delivery_update, outbox_enqueue_for_ticket
 from ventanilla.tickets.models import EventKind, Interaction, Status, Ticket
 from ventanilla.tickets.services import ticket_change_status, ticket_reply
-from tests.factories import MembershipFactory, make_endpoint, open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +171,10 @@ def test_dismiss_only_touches_quarantined_rows(catalog):
 def test_answers_follow_the_ticket_channel_and_web_tickets_stay_on_email(whatsapp, catalog):
     web = open_ticket(catalog, email="juana@example.cl")
     chat_ticket = inbound_receive(content=chat(whatsapp, "wamid.1")).ticket
-    staff = staff(catalog)
+    actor = staff(catalog)
 
-    ticket_reply(ticket=web, actor=staff, body="Estamos revisando.")
-    ticket_reply(ticket=chat_ticket, actor=staff, body="Estamos revisando.")
+    ticket_reply(ticket=web, actor=actor, body="Estamos revisando.")
+    ticket_reply(ticket=chat_ticket, actor=actor, body="Estamos revisando.")
 
     assert set(OutboundMessage.objects.filter(ticket=web).values_list("channel", flat=True)) == {
         "email"}
@@ -216,3 +216,19 @@ def test_delivery_callbacks_only_move_forward(catalog):
                                   error="30003 Unreachable") == 1
     message.refresh_from_db()
     assert (message.delivery_status, message.delivery_error) == ("failed", "30003 Unreachable")
+
+
+def test_a_person_with_only_a_phone_is_answered_by_sms_when_the_institution_has_a_number(
+        catalog):
+    from ventanilla.citizens.services import ContactData
+
+    phone_only = ContactData(full_name="Pedro Rojas", phone="+56 9 8765 4321")
+    before = open_ticket(catalog, contact=phone_only)
+    make_endpoint(catalog, provider="twilio", address="56227123456", channel_code="sms")
+    after = open_ticket(catalog, contact=phone_only)
+    with_email = open_ticket(catalog, email="juana@example.cl")
+
+    assert (before.reply_channel, before.reply_address) == ("", "")
+    assert (after.reply_channel, after.reply_address) == ("sms", "+56987654321")
+    assert OutboundMessage.objects.get(ticket=after).channel == "sms"
+    assert with_email.reply_channel == ""

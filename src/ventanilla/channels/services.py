@@ -169,6 +169,9 @@ def inbound_receive(*, content: InboundContent,
             record = InboundMessage.objects.select_for_update().get(pk=retry_of.pk)
             if record.status == InboundStatus.PROCESSED:
                 return InboundResult(record, record.ticket, False, True)
+            # A message quarantined before its endpoint existed gets it now.
+            record.endpoint = endpoint
+            record.institution_id = endpoint.institution_id
         else:
             try:
                 with transaction.atomic():
@@ -218,7 +221,7 @@ def inbound_receive(*, content: InboundContent,
         if content.problem and content.raw and not record.raw:
             record.raw.save(content.raw_name, ContentFile(content.raw), save=False)
         record.save(update_fields=["ticket", "created_ticket", "status", "reason", "data",
-                                   "raw"])
+                                   "raw", "endpoint", "institution"])
     return InboundResult(record, ticket, created, False)
 
 
@@ -254,6 +257,14 @@ def inbound_record_unprocessed(
     if status == InboundStatus.QUARANTINED:
         logger.warning("inbound %s message quarantined: %s", provider, reason)
     return record
+
+
+def inbound_requarantine(*, message: InboundMessage, reason: str) -> InboundMessage:
+    """A reprocessed message that still fails stays quarantined, with the new reason."""
+    InboundMessage.objects.filter(pk=message.pk, status=InboundStatus.QUARANTINED).update(
+        reason=reason[:300])
+    message.refresh_from_db()
+    return message
 
 
 def inbound_reprocess(*, message: InboundMessage, actor) -> InboundResult | InboundMessage:

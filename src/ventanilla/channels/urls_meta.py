@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""Mounted at ``/webhooks/meta/``: the one callback URL configured in the Meta app for
+WhatsApp, Messenger and Instagram."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ventanilla.channels import views_meta
+
+urlpatterns = [
+    path("", views_meta.webhook, name="meta-webhook"),
+]

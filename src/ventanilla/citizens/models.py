@@ -28,6 +28,11 @@ class Citizen(models.Model):
     updated_at = models.DateTimeField(_("actualizada el"), auto_now=True)
 
     class Meta:
+        # The operator console looks people up by exact e-mail and phone.
+        indexes = [
+            models.Index(fields=["email"], name="citizen_email"),
+            models.Index(fields=["phone"], name="citizen_phone"),
+        ]
         verbose_name = _("persona")
         verbose_name_plural = _("personas")
 

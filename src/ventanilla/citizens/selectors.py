@@ -6,11 +6,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from ventanilla.citizens.models import Citizen, CitizenMerge, IdentityKind
+from ventanilla.citizens.models import ChannelIdentity, Citizen, CitizenMerge, IdentityKind
 from ventanilla.citizens.services import normalize_email, normalize_phone
+from ventanilla.core.rut import rut_normalize
 
 MAX_CANDIDATES = 10
 _PHONE_KINDS = (IdentityKind.PHONE, IdentityKind.WHATSAPP)
@@ -93,3 +95,110 @@ def citizen_merge_list(*, citizen: Citizen) -> list[CitizenMerge]:
     """Merges in which the record took part, newest first."""
     return list(CitizenMerge.objects.filter(Q(keep=citizen) | Q(other=citizen))
                 .select_related("keep", "other", "actor", "undone_by"))
+
+
+# --- operator lookup (phone line, office counter) ------------------------------------------------
+
+LOOKUP_LIMIT = 20
+_RUT_SHAPE = re.compile(r"[0-9][0-9.\s]{0,11}-?\s*[0-9kK]")
+_PHONE_SHAPE = re.compile(r"[0-9\s()+\-]{8,24}")
+
+
+@dataclass(frozen=True)
+class LookupTerms:
+    """What a lookup box text was understood as (several readings may hold at once: nine
+    bare digits may be a RUT and a mobile number)."""
+
+    text: str
+    rut: str = ""  # compact
+    phone: str = ""  # digits with country code
+    email: str = ""
+
+    @property
+    def is_searchable(self) -> bool:
+        return bool(self.rut or self.phone or self.email)
+
+
+@dataclass(frozen=True)
+class LookupMatch:
+    citizen: Citizen
+    reasons: tuple[str, ...]
+    tickets_here: int
+
+
+def citizen_lookup_terms(query: str) -> LookupTerms:
+    """Detect the format of the operator's one lookup field: e-mail, RUT (any format:
+    12.345.678-5, 12345678-5, 123456785) or phone (any format: +56 9 1234 5678, 912345678)."""
+    text = (query or "").strip()[:254]
+    if "@" in text:
+        email = normalize_email(text)
+        local, _sep, domain = email.partition("@")
+        return LookupTerms(text=text, email=email if local and "." in domain else "")
+    rut = phone = ""
+    if _RUT_SHAPE.fullmatch(text):
+        try:
+            rut = rut_normalize(text)
+        except ValidationError:
+            rut = ""
+    if _PHONE_SHAPE.fullmatch(text) and "." not in text:
+        digits = normalize_phone(text)
+        if 8 <= len(digits) <= 15:
+            phone = digits
+    return LookupTerms(text=text, rut=rut, phone=phone)
+
+
+def _phone_spellings(digits: str) -> set[str]:
+    """Ways people type a number into a form, for the record's free-text phone field (the
+    identities table holds the normalised value and is matched exactly)."""
+    spellings = {digits, "+" + digits}
+    if digits.startswith("56") and len(digits) == 11:
+        local = digits[2:]
+        grouped = f"{local[0]} {local[1:5]} {local[5:]}"
+        spellings |= {local, grouped, "0" + local, f"+56 {grouped}", f"56 {grouped}",
+                      f"+56 {local}", f"+56{local[0]} {local[1:5]} {local[5:]}",
+                      f"+56 {local[0]} {local[1:]}", f"{local[0]} {local[1:]}"}
+    return spellings
+
+
+def citizen_lookup(query: str, institution, *, limit: int = LOOKUP_LIMIT) -> list[LookupMatch]:
+    """People (merged records excluded) matching a RUT, phone or e-mail in any format, by
+    exact normalised values only — unique RUT, the identities' (kind, value) index, the
+    record's own e-mail/phone — never by suffix. Those with tickets in ``institution``
+    come first. A person is global; what staff then see of them is scoped elsewhere."""
+    terms = citizen_lookup_terms(query)
+    if not terms.is_searchable:
+        return []
+    reasons: dict[int, list[str]] = {}
+
+    def found(ids, reason: str) -> None:
+        for pk in ids:
+            reasons.setdefault(pk, [])
+            if reason not in reasons[pk]:
+                reasons[pk].append(reason)
+
+    alive = Citizen.objects.filter(merged_into__isnull=True)
+    if terms.rut:
+        found(alive.filter(rut=terms.rut).values_list("pk", flat=True), _("RUT"))
+    if terms.email:
+        found(ChannelIdentity.objects.filter(kind=IdentityKind.EMAIL, value=terms.email,
+                                             citizen__merged_into__isnull=True)
+              .values_list("citizen_id", flat=True)[:limit], _("correo electrónico"))
+        found(alive.filter(email=terms.email).values_list("pk", flat=True)[:limit],
+              _("correo electrónico"))
+    if terms.phone:
+        found(ChannelIdentity.objects.filter(kind__in=_PHONE_KINDS, value=terms.phone,
+                                             citizen__merged_into__isnull=True)
+              .values_list("citizen_id", flat=True)[:limit], _("teléfono"))
+        found(alive.filter(phone__in=_phone_spellings(terms.phone))
+              .values_list("pk", flat=True)[:limit], _("teléfono"))
+    if not reasons:
+        return []
+    from ventanilla.tickets.models import Ticket  # tickets depend on citizens, not back
+
+    counts = dict(Ticket.objects.filter(citizen_id__in=list(reasons), institution=institution)
+                  .values("citizen_id").annotate(n=Count("id")).values_list("citizen_id", "n"))
+    people = Citizen.objects.in_bulk(list(reasons))
+    matches = [LookupMatch(citizen=people[pk], reasons=tuple(reasons[pk]),
+                           tickets_here=counts.get(pk, 0)) for pk in reasons if pk in people]
+    matches.sort(key=lambda m: (-m.tickets_here, -m.citizen.pk))
+    return matches[:limit]

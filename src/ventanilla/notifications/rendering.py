@@ -75,6 +75,7 @@ TICKET_VARIABLES = {
     "ticket.corrective_action": gettext_lazy("acción correctiva (reclamos)"),
     "site_url": gettext_lazy("dirección del sitio"),
     "tracking_url": gettext_lazy("dirección de la página de seguimiento"),
+    "ticket_url": gettext_lazy("enlace personal al seguimiento de este folio (sin pedir correo)"),
 }
 
 EXTRA_VARIABLES: dict[str, dict[str, str]] = {
@@ -149,7 +150,7 @@ def sample_context(key: str, *, institution=None, ticket_type=None) -> dict:
         into = _sample_ticket(institution, ticket_type)
         into.folio = into.folio.replace("000123", "000100")
         context["into"] = into
-    return {**context, **_site_context()}
+    return {**context, **_site_context(), "ticket_url": _site_context()["tracking_url"]}
 
 
 def _site_context() -> dict:
@@ -237,6 +238,10 @@ def render_message(*, template: str, context: dict, institution=None,
                    ticket=None) -> Rendered:
     """Subject and body for message ``template`` (a ``TemplateKey`` value or a file name)."""
     full_context = {**context, **_site_context()}
+    if ticket is not None and getattr(ticket, "public_id", None):
+        from ventanilla.portal.access_links import tracking_link_url
+
+        full_context.setdefault("ticket_url", tracking_link_url(ticket))
     institution_id = getattr(institution, "pk", None) or getattr(ticket, "institution_id", None)
     custom = message_template_for(key=template, institution_id=institution_id,
                                   ticket_type_id=getattr(ticket, "ticket_type_id", None))

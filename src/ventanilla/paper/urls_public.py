@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from ventanilla.paper import views
+
+urlpatterns = [
+    path("<slug:institution_slug>.pdf", views.paper_form, name="paper-form-pdf"),
+]

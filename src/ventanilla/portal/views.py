@@ -20,6 +20,7 @@ from ventanilla.catalog import selectors as catalog_selectors
 from ventanilla.catalog.models import Institution
 from ventanilla.citizens.services import ContactData
 from ventanilla.core.rut import rut_format
+from ventanilla.portal.access_links import tracking_link_ticket
 from ventanilla.portal.forms import CitizenMessageForm, TicketRequestForm, TrackingForm
 from ventanilla.portal.selectors import (
     portal_citizen_for_user,
@@ -154,6 +155,19 @@ def track(request):
     else:
         form = TrackingForm(initial={"folio": request.GET.get("folio", "")[:40]})
     return render(request, "portal/track.html", {"form": form, "not_found": not_found})
+
+
+@require_http_methods(["GET", "HEAD"])
+def track_link(request, token: str):
+    """A personal link sent by SMS or WhatsApp: opens the ticket like folio + e-mail do."""
+    ticket = tracking_link_ticket(token)
+    if ticket is None:
+        messages.error(request, _("El enlace de seguimiento no es válido o expiró. Ingrese su "
+                                  "folio y correo electrónico, o escríbanos por el mismo canal."))
+        return redirect("portal:track")
+    _remember(request, SESSION_GRANTED, ticket.pk)
+    interaction_record_tracking(ticket=ticket, channel=_web_channel())
+    return redirect("portal:track-detail", folio=ticket.folio)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -10,6 +10,7 @@ from ventanilla.tickets.services.answers import (
     answer_submit,
     ticket_set_root_cause,
 )
+from ventanilla.tickets.services.assisted import interaction_record_attended  # noqa: F401
 from ventanilla.tickets.services.intake import TicketDraft, folio_allocate, ticket_open
 from ventanilla.tickets.services.lifecycle import (
     ALLOWED_TRANSITIONS,

@@ -22,7 +22,7 @@ from ventanilla.catalog.models import (
     Topic,
     Workflow,
 )
-from ventanilla.citizens.services import ContactData, citizen_resolve
+from ventanilla.citizens.services import ContactData, citizen_resolve, normalize_phone
 from ventanilla.core.models import Comuna, Region
 from ventanilla.routing.services import assignment_auto, routing_decide
 from ventanilla.sla.services import sla_apply_on_open
@@ -125,6 +125,22 @@ def _check_draft(draft: TicketDraft) -> None:
         raise ValidationError(errors)
 
 
+def _reply_route(draft: TicketDraft) -> tuple[str, str]:
+    """Where answers go: what the adapter said; else e-mail (blank); and a person who gave
+    only a phone number (a caller, a paper form) is answered by SMS when the institution
+    has an SMS number — otherwise they would never hear of their folio."""
+    if draft.reply_channel:
+        return draft.reply_channel, draft.reply_address.strip()
+    phone = normalize_phone(draft.contact.phone)
+    if draft.contact.email.strip() or len(phone) < 11:
+        return "", ""
+    from ventanilla.channels.models import ChannelEndpoint, Provider
+
+    has_sms = ChannelEndpoint.objects.filter(institution=draft.institution,
+                                             provider=Provider.TWILIO, is_active=True).exists()
+    return ("sms", "+" + phone) if has_sms else ("", "")
+
+
 def ticket_open(*, draft: TicketDraft) -> Ticket:
     """The intake service: the only way a ticket comes into existence.
 
@@ -139,6 +155,7 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
             return existing
 
     received_at = draft.received_at or timezone.now()
+    reply_channel, reply_address = _reply_route(draft)
     region = draft.region or (draft.comuna.region if draft.comuna else None)
     if region is None and draft.organization is not None:
         region = draft.organization.region
@@ -166,7 +183,7 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
                 contact_name=draft.contact.full_name.strip(),
                 contact_email=draft.contact.email.strip().lower(),
                 contact_phone=draft.contact.phone.strip(), contact_rut=draft.contact.rut,
-                reply_channel=draft.reply_channel, reply_address=draft.reply_address.strip(),
+                reply_channel=reply_channel, reply_address=reply_address,
                 area=decision.area if decision and decision.area else draft.topic.default_area,
                 priority=(decision.priority if decision and decision.priority
                           else draft.urgency),

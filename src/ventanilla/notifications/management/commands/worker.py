@@ -4,8 +4,9 @@
   child process (only with the database backend: other backends run their jobs elsewhere);
 - runs the periodic jobs in this process: the outbox replay (every 60 s), the SLA sweep
   (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists) and, when an IMAP
-  mailbox is configured (``IMAP_HOST``), the e-mail poller (every ``FETCH_MAIL_EVERY`` s). A job that raises is
-  logged and tried again at its next turn: one failing job never stops the worker;
+  mailbox is configured (``IMAP_HOST``), the e-mail poller (every ``FETCH_MAIL_EVERY`` s).
+  A job that raises is logged and tried again at its next turn: one failing job never
+  stops the worker;
 - on SIGTERM sends SIGTERM to the child (once: a second signal makes db_worker abort the
   task it is running), waits for it and exits 0; on SIGINT (Ctrl+C, which the terminal
   sends to the whole process group, child included) it waits for the child first. If the
