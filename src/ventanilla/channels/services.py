@@ -169,9 +169,12 @@ def inbound_receive(*, content: InboundContent,
             record = InboundMessage.objects.select_for_update().get(pk=retry_of.pk)
             if record.status == InboundStatus.PROCESSED:
                 return InboundResult(record, record.ticket, False, True)
-            # A message quarantined before its endpoint existed gets it now.
+            # A message quarantined before its endpoint existed (or unreadable then) gets
+            # what this reading found.
             record.endpoint = endpoint
             record.institution_id = endpoint.institution_id
+            record.sender = content.identity_value[:254]
+            record.subject = content.subject[:250]
         else:
             try:
                 with transaction.atomic():
@@ -221,7 +224,7 @@ def inbound_receive(*, content: InboundContent,
         if content.problem and content.raw and not record.raw:
             record.raw.save(content.raw_name, ContentFile(content.raw), save=False)
         record.save(update_fields=["ticket", "created_ticket", "status", "reason", "data",
-                                   "raw", "endpoint", "institution"])
+                                   "raw", "endpoint", "institution", "sender", "subject"])
     return InboundResult(record, ticket, created, False)
 
 
@@ -229,13 +232,24 @@ def inbound_record_unprocessed(
     *, provider: str, status: str, reason: str, raw: bytes = b"", provider_message_id: str = "",
     endpoint: ChannelEndpoint | None = None, sender: str = "", subject: str = "",
     data: dict | None = None, raw_name: str = "message.bin",
+    retry_of: InboundMessage | None = None,
 ) -> InboundMessage:
     """Keep a message that did not become a ticket message: quarantined (malformed, unknown
     sender format, oversized attachment, unknown endpoint…) with its raw bytes for an
     administrator, or ignored (auto-reply, bounce, loop) with its reason. The same
-    provider message id twice gives the first row back."""
+    provider message id twice gives the first row back. ``retry_of``: a quarantined row
+    being reprocessed keeps its one row and gets the new status and reason."""
     if status not in (InboundStatus.QUARANTINED, InboundStatus.IGNORED):
         raise ValueError(f"not an unprocessed status: {status}")
+    if retry_of is not None:
+        fields = {"status": status, "reason": reason[:300],
+                  "data": {**retry_of.data, **(data or {})}}
+        if endpoint is not None:
+            fields.update(endpoint=endpoint, institution_id=endpoint.institution_id)
+        InboundMessage.objects.filter(pk=retry_of.pk, status=InboundStatus.QUARANTINED).update(
+            **fields)
+        retry_of.refresh_from_db()
+        return retry_of
     if provider_message_id:
         existing = InboundMessage.objects.filter(
             provider=provider, provider_message_id=provider_message_id).first()
@@ -261,10 +275,8 @@ def inbound_record_unprocessed(
 
 def inbound_requarantine(*, message: InboundMessage, reason: str) -> InboundMessage:
     """A reprocessed message that still fails stays quarantined, with the new reason."""
-    InboundMessage.objects.filter(pk=message.pk, status=InboundStatus.QUARANTINED).update(
-        reason=reason[:300])
-    message.refresh_from_db()
-    return message
+    return inbound_record_unprocessed(provider=message.provider, reason=reason,
+                                      status=InboundStatus.QUARANTINED, retry_of=message)
 
 
 def inbound_reprocess(*, message: InboundMessage, actor) -> InboundResult | InboundMessage:
@@ -297,16 +309,3 @@ def inbound_dismiss(*, message: InboundMessage, actor) -> InboundMessage:
                          institution=message.institution, data={})
     message.refresh_from_db()
     return message
-
-
-def endpoint_for(*, provider: str, address: str) -> ChannelEndpoint | None:
-    """The active endpoint receiving at ``address`` on ``provider`` (normalised)."""
-    return (ChannelEndpoint.objects.select_related("institution", "channel", "ticket_type",
-                                                   "topic")
-            .filter(provider=provider, address=address.strip().lower(), is_active=True).first())
-
-
-def endpoint_sending(*, institution_id: int, provider: str) -> ChannelEndpoint | None:
-    """The endpoint an institution sends from on a provider (its first active one)."""
-    return (ChannelEndpoint.objects.filter(institution_id=institution_id, provider=provider,
-                                           is_active=True).order_by("pk").first())

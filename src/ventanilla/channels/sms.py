@@ -32,11 +32,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ventanilla.channels.models import InboundMessage, InboundStatus
+from ventanilla.channels.selectors import endpoint_for, endpoint_sending
 from ventanilla.channels.services import (
     InboundContent,
     InboundResult,
-    endpoint_for,
-    endpoint_sending,
     inbound_receive,
     inbound_record_unprocessed,
     inbound_requarantine,

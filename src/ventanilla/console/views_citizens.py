@@ -51,6 +51,7 @@ class PersonEntry:
     channel: object
     is_self_service: bool | None
     ticket: Ticket | None
+    summary: str = ""  # what staff noted for a contact solved on the spot
 
 
 def _scope(user, staff: StaffContext, citizen: Citizen) -> tuple[Membership, list[Ticket]] | None:
@@ -88,7 +89,7 @@ def person_timeline(*, membership: Membership, citizen: Citizen,
             opened.add(ticket.pk)
         entries.append(PersonEntry(occurred_at=row.occurred_at, label=row.get_kind_display(),
                                    channel=row.channel, is_self_service=row.is_self_service,
-                                   ticket=ticket))
+                                   ticket=ticket, summary=(row.data or {}).get("summary", "")))
     for ticket in tickets:
         if ticket.pk not in opened:
             entries.append(PersonEntry(occurred_at=ticket.received_at,

@@ -258,15 +258,15 @@ def _send(message: OutboundMessage) -> str:
 
 
 def _send_email(message: OutboundMessage) -> str:
-    domain = settings.SITE_URL.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
+    from ventanilla.channels.email import outbound_envelope
+
+    # A stable Message-ID (a retry that re-sends is one message to mail clients), plus
+    # Reply-To, In-Reply-To and the folio so the citizen's answer threads to the ticket.
+    envelope = outbound_envelope(message)
     email = EmailMessage(
-        subject=message.subject, body=message.body_text, to=[message.recipient],
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        # A stable Message-ID: if a retry ever re-sends, mail clients see one message.
-        headers={
-            "Message-ID": f"<outbox-{message.pk}@{domain}>",
-            "Auto-Submitted": "auto-generated",
-        },
+        subject=envelope.subject, body=message.body_text, to=[message.recipient],
+        from_email=settings.DEFAULT_FROM_EMAIL, reply_to=envelope.reply_to,
+        headers=envelope.headers,
     )
     email.send(fail_silently=False)
     return email.extra_headers["Message-ID"]

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from ventanilla.channels import meta_graph
 from ventanilla.channels.meta_graph import MediaUnavailable
-from ventanilla.channels.services import InboundContent, endpoint_for
+from ventanilla.channels.selectors import endpoint_for
+from ventanilla.channels.services import InboundContent
 from ventanilla.channels.whatsapp.units import (
     MessageUnit,
     NotARequest,

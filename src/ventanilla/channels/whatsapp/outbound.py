@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ventanilla.channels import meta_graph
 from ventanilla.channels.meta_graph import PermanentGraphError
-from ventanilla.channels.services import endpoint_sending
+from ventanilla.channels.selectors import endpoint_sending
 from ventanilla.channels.whatsapp.units import dicts, digits
 from ventanilla.citizens.models import ChannelIdentity, IdentityKind
 from ventanilla.notifications.services import PermanentDeliveryError

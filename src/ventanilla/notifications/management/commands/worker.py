@@ -59,7 +59,7 @@ def _sla_sweep() -> object:
 
 
 def _fetch_mail() -> object:
-    from ventanilla.channels.email import fetch_mail_once
+    from ventanilla.channels.email_imap import fetch_mail_once
 
     return fetch_mail_once()
 
