@@ -232,3 +232,17 @@ def test_a_person_with_only_a_phone_is_answered_by_sms_when_the_institution_has_
     assert (after.reply_channel, after.reply_address) == ("sms", "+56987654321")
     assert OutboundMessage.objects.get(ticket=after).channel == "sms"
     assert with_email.reply_channel == ""
+
+
+def test_staff_see_where_answers_go(client, whatsapp, catalog):
+    chat_ticket = inbound_receive(content=chat(whatsapp, "wamid.1")).ticket
+    web = open_ticket(catalog, email="juana@example.cl")
+    silent = open_ticket(catalog, email="")
+    client.force_login(staff(catalog))
+
+    def page(ticket):
+        return client.get(f"/consola/r/{ticket.folio}/").content.decode()
+
+    assert "se envían por WhatsApp · 56912345678" in page(chat_ticket)
+    assert "se envían por Correo electrónico · juana@example.cl" in page(web)
+    assert "quedan solo en el historial" in page(silent)

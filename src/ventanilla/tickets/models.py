@@ -210,6 +210,17 @@ class Ticket(models.Model):
         return self.folio
 
     @property
+    def reply_route_label(self) -> str:
+        """Where answers go, for staff: "WhatsApp · 56912345678", "" when nowhere."""
+        from ventanilla.notifications.models import CHANNEL_LABELS
+
+        channel = self.reply_channel or "email"
+        address = self.reply_address or (self.contact_email if channel == "email" else "")
+        if not address:
+            return ""
+        return f"{CHANNEL_LABELS.get(channel, channel)} · {address}"
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
