@@ -118,7 +118,12 @@ class InboundMessage(models.Model):
                 name="inbound_provider_message_unique",
             ),
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_time")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_time"),
+            # The e-mail adapter counts a sender's recent messages (mail-loop guard).
+            models.Index(fields=["provider", "sender", "received_at"],
+                         name="inbound_sender_time"),
+        ]
         ordering = ["-received_at", "-pk"]
         verbose_name = _("mensaje entrante")
         verbose_name_plural = _("mensajes entrantes")
