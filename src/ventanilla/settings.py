@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "ventanilla.notifications",
     "ventanilla.channels",
     "ventanilla.paper",
+    "ventanilla.surveys",
+    "ventanilla.reports",
     "ventanilla.routing",
     "ventanilla.sla",
     "ventanilla.api",

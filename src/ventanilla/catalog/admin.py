@@ -4,6 +4,7 @@ from ventanilla.catalog.models import (
     Area,
     Channel,
     Institution,
+    Office,
     Organization,
     RequesterType,
     TicketType,
@@ -60,3 +61,9 @@ class OrganizationAdmin(InstitutionCatalogAdmin):
     list_filter = ["institution", "region", "is_active"]
     search_fields = ["name", "code"]
     autocomplete_fields = ["comuna"]
+
+
+@admin.register(Office)
+class OfficeAdmin(InstitutionCatalogAdmin):
+    list_display = ["name", "institution", "comuna", "is_active", "position"]
+    search_fields = ["name", "address"]

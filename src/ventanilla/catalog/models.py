@@ -181,3 +181,19 @@ class Organization(InstitutionCatalog):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})" if self.code else self.name
+
+
+class Office(InstitutionCatalog):
+    """An attention office of the institution (an OIRS counter): where in-person contacts
+    happen and where a survey kiosk stands."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="offices")
+    region = models.ForeignKey("core.Region", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("región"))
+    comuna = models.ForeignKey("core.Comuna", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("comuna"))
+    address = models.CharField(_("dirección"), max_length=200, blank=True)
+
+    class Meta(InstitutionCatalog.Meta):
+        verbose_name = _("oficina de atención")
+        verbose_name_plural = _("oficinas de atención")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ventanilla.core.services import audit_record
 from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.sla.services import sla_stage_reached
+from ventanilla.surveys.services import survey_invite_on_close
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import (
     AnswerStatus,
@@ -243,7 +244,7 @@ def answer_send(*, answer: TicketAnswer, actor) -> TicketAnswer:
             template="answer_final" if is_final else "answer_plan",
             context={"ticket": ticket, "body": answer.body.strip(),
                      "corrective_action": ticket.corrective_action if is_final else "",
-                     "survey_url": ""},
+                     "survey_url": survey_invite_on_close(ticket=ticket) if is_final else ""},
             ticket=ticket,
         )
         audit_record(actor=actor, action="ticket.answer_sent", obj=ticket,

@@ -22,6 +22,7 @@ from ventanilla.core.services import audit_record
 from ventanilla.notifications.services import outbox_enqueue_for_ticket
 from ventanilla.routing.services import assignment_auto
 from ventanilla.sla.services import sla_pause, sla_resume, sla_stage_reached
+from ventanilla.surveys.services import survey_invite_on_close
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import (
     EventKind,
@@ -110,7 +111,9 @@ def apply_status_change(*, ticket: Ticket, actor, to_status: str, reason: str = 
     if notify and to_status == Status.CLOSED:
         outbox_enqueue_for_ticket(
             dedupe_key=f"ticket-{ticket.pk}-closed-{event.pk}",
-            template="ticket_closed", context={"ticket": ticket, "reason": event.body},
+            template="ticket_closed",
+            context={"ticket": ticket, "reason": event.body,
+                     "survey_url": survey_invite_on_close(ticket=ticket)},
             ticket=ticket,
         )
     elif notify and from_status == Status.CLOSED:
@@ -201,7 +204,8 @@ def ticket_reply(*, ticket: Ticket, actor, body: str, then_status: str | None = 
         outbox_enqueue_for_ticket(
             dedupe_key=f"ticket-{ticket.pk}-reply-{event.pk}",
             template="ticket_closed" if closing else "ticket_reply",
-            context={"ticket": ticket, "body": event.body},
+            context={"ticket": ticket, "body": event.body,
+                     "survey_url": survey_invite_on_close(ticket=ticket) if closing else ""},
             ticket=ticket,
         )
         audit_record(actor=actor, action="ticket.replied", obj=ticket,
