@@ -20,5 +20,7 @@ urlpatterns = [
     path("webhooks/meta/", include("ventanilla.channels.urls_meta")),
     path("webhooks/twilio/", include("ventanilla.channels.urls_sms")),
     path("formulario-papel/", include("ventanilla.paper.urls_public")),
+    path("encuesta/", include("ventanilla.surveys.urls")),
+    path("kiosco/", include("ventanilla.surveys.urls_kiosk")),
     path("", include("ventanilla.portal.urls")),
 ]

@@ -21,4 +21,6 @@ urlpatterns = [
     path("", include("ventanilla.console.urls_citizens")),
     path("operador/", include("ventanilla.console.urls_operator")),
     path("papel/", include("ventanilla.paper.urls_console")),
+    path("encuestas/", include("ventanilla.surveys.urls_console")),
+    path("tableros/", include("ventanilla.reports.urls")),
 ]
