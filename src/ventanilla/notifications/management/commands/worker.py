@@ -3,7 +3,8 @@
 - starts django-tasks' database worker (``db_worker``) for every queue in ``TASKS`` as a
   child process (only with the database backend: other backends run their jobs elsewhere);
 - runs the periodic jobs in this process: the outbox replay (every 60 s), the SLA sweep
-  (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists) and, when an IMAP
+  (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists), the dashboard
+  rollup refresh (every 60 s, ``reports.services.rollup_refresh``) and, when an IMAP
   mailbox is configured (``IMAP_HOST``), the e-mail poller (every ``FETCH_MAIL_EVERY`` s).
   A job that raises is logged and tried again at its next turn: one failing job never
   stops the worker;
@@ -58,6 +59,12 @@ def _sla_sweep() -> object:
     return sweep(now=None)
 
 
+def _rollup_refresh() -> object:
+    from ventanilla.reports.services import rollup_refresh
+
+    return rollup_refresh()
+
+
 def _fetch_mail() -> object:
     from ventanilla.channels.email_imap import fetch_mail_once
 
@@ -98,12 +105,15 @@ def run_due_jobs(jobs: list[PeriodicJob], now: float) -> list[str]:
     return ran
 
 
-def default_jobs(*, replay_every: float, sweep_every: float) -> list[PeriodicJob]:
+def default_jobs(*, replay_every: float, sweep_every: float,
+                 rollup_every: float = 0) -> list[PeriodicJob]:
     jobs = []
     if replay_every > 0:
         jobs.append(PeriodicJob("outbox_replay", replay_every, _outbox_replay))
     if sweep_every > 0:
         jobs.append(PeriodicJob("sla_sweep", sweep_every, _sla_sweep))
+    if rollup_every > 0:
+        jobs.append(PeriodicJob("rollup_refresh", rollup_every, _rollup_refresh))
     # The IMAP poller, when the institution reads an existing mailbox (IMAP_HOST set).
     if settings.IMAP_HOST and settings.FETCH_MAIL_EVERY > 0:
         jobs.append(PeriodicJob("fetch_mail", settings.FETCH_MAIL_EVERY, _fetch_mail))
@@ -128,13 +138,17 @@ class Command(BaseCommand):
                             help="Seconds between outbox replays (default 60; 0 = never).")
         parser.add_argument("--sweep-every", type=float, default=300, metavar="SECONDS",
                             help="Seconds between SLA sweeps (default 300; 0 = never).")
+        parser.add_argument("--rollup-every", type=float, default=60, metavar="SECONDS",
+                            help="Seconds between dashboard rollup refreshes (default 60; "
+                                 "0 = never).")
         parser.add_argument("--no-tasks", action="store_true",
                             help="Do not start db_worker; run only the periodic jobs.")
 
     def handle(self, *args, replay_every: float, sweep_every: float, no_tasks: bool,
-               **options):
-        if replay_every < 0 or sweep_every < 0:
-            raise CommandError("--replay-every and --sweep-every must be zero or positive.")
+               rollup_every: float = 60, **options):
+        if replay_every < 0 or sweep_every < 0 or rollup_every < 0:
+            raise CommandError("--replay-every, --sweep-every and --rollup-every must be zero "
+                               "or positive.")
         stop = threading.Event()
         received: list[int] = []
 
@@ -157,7 +171,8 @@ class Command(BaseCommand):
             else:
                 logger.info("worker: tasks backend %s: no db_worker started",
                             settings.TASKS["default"]["BACKEND"])
-            jobs = default_jobs(replay_every=replay_every, sweep_every=sweep_every)
+            jobs = default_jobs(replay_every=replay_every, sweep_every=sweep_every,
+                                rollup_every=rollup_every)
             logger.info("worker: periodic jobs: %s", ", ".join(
                 f"{job.name} every {job.every:g} s" for job in jobs) or "none")
             while not stop.is_set():
