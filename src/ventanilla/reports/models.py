@@ -52,6 +52,69 @@ class TicketDailyStat(models.Model):
         return f"{self.institution_id} {self.day} {self.channel_id}: {self.received}"
 
 
+class TicketMonthlyStat(models.Model):
+    """The days of ``TicketDailyStat`` summed per Chile month, without the comuna: what long
+    ranges read (a month's rows instead of thirty days' rows). Rebuilt from the daily rows
+    whenever one of its days is rebuilt, so it is exact whenever they are."""
+
+    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE,
+                                    related_name="+")
+    month = models.DateField()  # the first day of the month
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.CASCADE, related_name="+")
+    ticket_type = models.ForeignKey("catalog.TicketType", on_delete=models.CASCADE,
+                                    related_name="+")
+    topic = models.ForeignKey("catalog.Topic", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("catalog.Area", null=True, on_delete=models.CASCADE,
+                             related_name="+")
+    region = models.ForeignKey("core.Region", null=True, on_delete=models.CASCADE,
+                               related_name="+")
+    received = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    ack_due = models.PositiveIntegerField(default=0)
+    ack_on_time = models.PositiveIntegerField(default=0)
+    ack_late = models.PositiveIntegerField(default=0)
+    plan_due = models.PositiveIntegerField(default=0)
+    plan_on_time = models.PositiveIntegerField(default=0)
+    plan_late = models.PositiveIntegerField(default=0)
+    final_due = models.PositiveIntegerField(default=0)
+    final_on_time = models.PositiveIntegerField(default=0)
+    final_late = models.PositiveIntegerField(default=0)
+    answered_72h = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["institution", "month"], name="ticketmonth_inst_month")]
+        verbose_name = _("resumen mensual de requerimientos")
+        verbose_name_plural = _("resúmenes mensuales de requerimientos")
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.month:%Y-%m} {self.channel_id}: {self.received}"
+
+
+class ComunaMonthlyStat(models.Model):
+    """Tickets per Chile month and comuna (with the dashboard's filter dimensions): the
+    volume-by-comuna figure over long ranges."""
+
+    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE,
+                                    related_name="+")
+    month = models.DateField()
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("catalog.Area", null=True, on_delete=models.CASCADE,
+                             related_name="+")
+    region = models.ForeignKey("core.Region", null=True, on_delete=models.CASCADE,
+                               related_name="+")
+    comuna = models.ForeignKey("core.Comuna", null=True, on_delete=models.CASCADE,
+                               related_name="+")
+    received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["institution", "month"], name="comunamonth_inst_month")]
+        verbose_name = _("resumen mensual por comuna")
+        verbose_name_plural = _("resúmenes mensuales por comuna")
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.month:%Y-%m} {self.comuna_id}: {self.received}"
+
+
 class InteractionDailyStat(models.Model):
     institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE,
                                     related_name="+")

@@ -138,7 +138,7 @@ _GROUP_FIELDS = {
 }
 
 
-def _answered_expression(stage: str):
+def answered_expression(stage: str):
     """When the stage was answered. Besides the stage's own field: a reply sent outside the
     three-answer flow (``first_answered_at``) counts as the plan, and closing counts as the
     final answer (and as the earlier ones) for tickets closed without one."""
@@ -226,7 +226,7 @@ def sla_compliance(*, institution: Institution, start: datetime, end: datetime,
     aggregates = {}
     for stage in STAGES:
         due, answered = DUE_FIELD[stage], f"sla_{stage}_answered"
-        tickets = tickets.alias(**{answered: _answered_expression(stage)})
+        tickets = tickets.alias(**{answered: answered_expression(stage)})
         aggregates.update({
             f"{stage}_total": Count("pk", filter=Q(**{f"{due}__isnull": False})),
             f"{stage}_on_time": Count("pk", filter=Q(**{f"{due}__isnull": False,

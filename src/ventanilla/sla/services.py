@@ -234,8 +234,10 @@ def sla_apply_on_open(*, ticket: Ticket) -> None:
                if target else None)
         setattr(ticket, DUE_FIELD[stage], due)
     _point_clock(ticket, targets, calendar)
+    # ``updated_at`` too: the dashboard rollups rebuild the days of changed tickets.
     ticket.save(update_fields=[
         "sla_policy", "ack_due_at", "plan_due_at", "due_at", "next_due_at", "at_risk_at",
+        "updated_at",
     ])
 
 
@@ -259,7 +261,7 @@ def sla_stage_reached(*, ticket: Ticket, stage: str, at: datetime) -> None:
     if (ticket.next_due_at, ticket.at_risk_at) != before:
         fields += ["next_due_at", "at_risk_at"]
     if fields:
-        ticket.save(update_fields=fields)
+        ticket.save(update_fields=[*fields, "updated_at"])
 
 
 def sla_pause(*, ticket: Ticket, at: datetime) -> None:
@@ -267,7 +269,7 @@ def sla_pause(*, ticket: Ticket, at: datetime) -> None:
     if ticket.paused_at is not None:
         return
     ticket.paused_at = at
-    ticket.save(update_fields=["paused_at"])
+    ticket.save(update_fields=["paused_at", "updated_at"])
     TicketEvent.objects.create(
         ticket=ticket, kind=EventKind.SLA_PAUSED, created_at=at, is_public=False,
         body=_("El plazo queda en pausa mientras se espera a la persona."),
@@ -303,7 +305,7 @@ def sla_resume(*, ticket: Ticket, at: datetime) -> None:
                 ticket.at_risk_at, elapsed(paused_at, at, unit, calendar), unit, calendar))
         fields += ["next_due_at", "at_risk_at"]
     ticket.paused_at = None
-    ticket.save(update_fields=fields)
+    ticket.save(update_fields=[*fields, "updated_at"])
     TicketEvent.objects.create(
         ticket=ticket, kind=EventKind.SLA_RESUMED, created_at=at, is_public=False,
         body=_("El plazo se reanuda; los plazos pendientes se corren por el tiempo en pausa."),

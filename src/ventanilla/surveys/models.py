@@ -117,6 +117,9 @@ class SurveyResponse(models.Model):
     channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
     office = models.ForeignKey("catalog.Office", null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="+")
+    # The tablet that took a kiosk answer (its per-minute allowance counts these).
+    kiosk = models.ForeignKey("surveys.Kiosk", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
     area = models.ForeignKey("catalog.Area", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     topic = models.ForeignKey("catalog.Topic", null=True, blank=True,

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""The office kiosk, mounted at /kiosco/ (names ``kiosk-…``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ventanilla.surveys import views_kiosk
+
+urlpatterns = [
+    path("", views_kiosk.kiosk_home, name="kiosk-home"),
+    path("gracias/", views_kiosk.kiosk_thanks, name="kiosk-thanks"),
+]

@@ -188,6 +188,8 @@ class Ticket(models.Model):
             )
         ]
         indexes = [
+            # The dashboard rollup refresh looks for tickets changed since its watermark.
+            models.Index(fields=["updated_at"], name="ticket_updated"),
             models.Index(fields=["institution", "-received_at"], name="ticket_inst_recv"),
             models.Index(
                 fields=["institution", "status", "-received_at"], name="ticket_inst_status"

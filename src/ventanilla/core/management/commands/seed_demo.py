@@ -49,6 +49,7 @@ from ventanilla.notifications.services import outbox_cancel
 from ventanilla.routing.demo import seed_routing_demo
 from ventanilla.routing.services import triage_confirm
 from ventanilla.sla.demo import seed_sla_demo
+from ventanilla.surveys.demo import seed_surveys_demo
 from ventanilla.tickets.models import ResponseStage, Status, Ticket, TicketAnswer, Urgency
 from ventanilla.tickets.services import (
     TicketDraft,
@@ -159,6 +160,7 @@ class Command(BaseCommand):
             for number, institution in enumerate((junaeb, junji), start=1):
                 seed_sla_demo(institution)
                 seed_channels_demo(institution, number)
+                seed_surveys_demo(institution)
         self.channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNEL_WEIGHTS)}
         self.comunas = list(Comuna.objects.select_related("region").order_by("code"))
         self.people = self._people()

@@ -1,0 +1,362 @@
+"""Dashboard figures over the rollups of ~2 million tickets (3 years), timed per figure.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dash .venv/bin/python \
+        bench/bench_dashboard.py [--tickets 2000000] [--years 3] [--open 20000] [--repeat 5]
+
+Without ``DATABASE_URL`` it runs on a throw-away SQLite file. It migrates the database,
+builds one institution's ``TicketDailyStat`` / ``InteractionDailyStat`` rows directly (as
+``rollup_rebuild`` would for that many tickets, with a realistic spread: skewed channels,
+topics and comunas), adds the open backlog as real ``Ticket`` rows (the live parts read
+them), times every figure for a few filter sets, and deletes everything it created. JSON
+on stdout: the median milliseconds per figure and the ratios to the slowest one; no
+asserts (machines are noisy). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+SLUG = "bench-dashboard"
+# Channel code → share of tickets (roughly what contact centres of public services see).
+CHANNEL_WEIGHTS = {
+    "web": 40, "phone": 20, "email": 15, "in_person": 8, "whatsapp": 6, "chatbot": 3,
+    "paper": 2, "social": 2, "api": 2, "sms": 1, "kiosk": 0.5, "ivr": 0.3, "video": 0.2,
+}
+TYPE_WEIGHTS = {"reclamo": 55, "consulta": 35, "sugerencia": 6, "felicitacion": 4}
+PROGRAMS, PRODUCTS_PER_PROGRAM = 10, 4
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=2_000_000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--open", dest="open_tickets", type=int, default=20_000)
+    parser.add_argument("--interactions-per-ticket", type=float, default=4.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--keep", action="store_true",
+                        help="Leave the data in place (for a later --reuse run).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Time the data a --keep run left, without building it again.")
+    return parser.parse_args()
+
+
+def setup_django() -> str | None:
+    scratch = None
+    if not os.environ.get("DATABASE_URL"):
+        scratch = tempfile.mkdtemp(prefix="bench-dashboard-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ventanilla.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return scratch
+
+
+def zipf_weights(count: int, exponent: float = 1.0) -> list[float]:
+    return [1 / (rank ** exponent) for rank in range(1, count + 1)]
+
+
+def build_catalog(rng: random.Random) -> dict:
+    from ventanilla.catalog.models import Area, Channel, Institution, TicketType, Topic, Workflow
+    from ventanilla.core.models import Comuna
+
+    institution = Institution.objects.create(slug=SLUG, name="Benchmark", short_name="BENCH",
+                                             folio_prefix="BENCHDB")
+    types = [TicketType.objects.create(
+        institution=institution, name=code.capitalize(), code=code,
+        workflow=Workflow.THREE_STAGE if code in ("reclamo", "consulta") else Workflow.INFORMATIVE)
+        for code in TYPE_WEIGHTS]
+    areas = [Area.objects.create(institution=institution, name=f"Área {n}")
+             for n in range(PROGRAMS)]
+    leaves = []  # (topic, area)
+    for program in range(PROGRAMS):
+        root = Topic.objects.create(institution=institution, name=f"Programa {program}",
+                                    default_area=areas[program])
+        leaves.append((root, areas[program]))
+        for product in range(PRODUCTS_PER_PROGRAM):
+            leaves.append((Topic.objects.create(
+                institution=institution, name=f"Producto {program}.{product}", parent=root,
+                default_area=areas[program]), areas[program]))
+    rng.shuffle(leaves)  # popularity does not follow creation order
+    channels = {c.code: c for c in Channel.objects.all()}
+    comunas = list(Comuna.objects.order_by("code").values_list("code", "region_id"))
+    rng.shuffle(comunas)
+    return {"institution": institution, "types": types, "areas": areas, "leaves": leaves,
+            "channels": channels, "comunas": comunas}
+
+
+def build_rollups(catalog: dict, args, rng: random.Random) -> tuple[int, int, date, date]:
+    from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
+
+    days = 365 * args.years
+    last = date.today()
+    first = last - timedelta(days=days - 1)
+    per_day = args.tickets / days
+    channel_codes = [c for c in CHANNEL_WEIGHTS if c in catalog["channels"]]
+    channel_w = [CHANNEL_WEIGHTS[c] for c in channel_codes]
+    type_w = list(TYPE_WEIGHTS.values())
+    leaves, leaf_w = catalog["leaves"], zipf_weights(len(catalog["leaves"]), 0.9)
+    comunas, comuna_w = catalog["comunas"], zipf_weights(len(catalog["comunas"]), 1.1)
+    areas = catalog["areas"]
+    institution_id = catalog["institution"].pk
+    ticket_rows = interaction_rows = 0
+    batch: list = []
+    interaction_batch: list = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        weekday_factor = 0.45 if day.weekday() >= 5 else 1.2
+        count = max(1, int(rng.gauss(per_day * weekday_factor, per_day * 0.1)))
+        draws = zip(rng.choices(channel_codes, channel_w, k=count),
+                    rng.choices(range(len(type_w)), type_w, k=count),
+                    rng.choices(range(len(leaves)), leaf_w, k=count),
+                    rng.choices(range(len(comunas)), comuna_w, k=count),
+                    (rng.random() for _ in range(count)), strict=False)
+        groups: Counter = Counter()
+        for channel_code, type_index, leaf_index, comuna_index, noise in draws:
+            topic, area = leaves[leaf_index]
+            if noise < 0.08:  # derived to another area
+                area = areas[int(noise * 1000) % len(areas)]
+            comuna, region = comunas[comuna_index] if noise > 0.04 else (None, None)
+            groups[(channel_code, type_index, topic.pk, area.pk, region, comuna)] += 1
+        age = (last - day).days
+        for (channel_code, type_index, topic_id, area_id, region, comuna), n in groups.items():
+            closed = n if age > 60 else int(n * min(1.0, age / 60))
+            staged = type_index < 2
+            batch.append(TicketDailyStat(
+                institution_id=institution_id, day=day,
+                channel_id=catalog["channels"][channel_code].pk,
+                is_self_service=not catalog["channels"][channel_code].is_assisted,
+                ticket_type_id=catalog["types"][type_index].pk, topic_id=topic_id,
+                area_id=area_id, region_id=region, comuna_id=comuna, received=n, closed=closed,
+                ack_due=n if staged else 0, ack_on_time=n if staged else 0,
+                plan_due=n, plan_on_time=int(n * 0.93), plan_late=n - int(n * 0.93),
+                final_due=n, final_on_time=int(closed * 0.9), final_late=closed - int(closed * 0.9),
+                answered_72h=int(n * 0.95)))
+        by_channel = Counter(rng.choices(channel_codes, channel_w,
+                                         k=int(count * args.interactions_per_ticket)))
+        for channel_code, n in by_channel.items():
+            channel = catalog["channels"][channel_code]
+            for kind, share in (("ticket_opened", 0.25), ("tracking", 0.45),
+                                ("self_service", 0.2), ("attended", 0.1)):
+                if kind == "attended" and not channel.is_assisted:
+                    continue
+                interaction_batch.append(InteractionDailyStat(
+                    institution_id=institution_id, day=day, channel_id=channel.pk, kind=kind,
+                    is_self_service=not channel.is_assisted and kind != "attended",
+                    count=max(1, int(n * share))))
+        if len(batch) >= 20_000:
+            TicketDailyStat.objects.bulk_create(batch, batch_size=5000)
+            ticket_rows += len(batch)
+            batch = []
+        if len(interaction_batch) >= 20_000:
+            InteractionDailyStat.objects.bulk_create(interaction_batch, batch_size=5000)
+            interaction_rows += len(interaction_batch)
+            interaction_batch = []
+    TicketDailyStat.objects.bulk_create(batch, batch_size=5000)
+    InteractionDailyStat.objects.bulk_create(interaction_batch, batch_size=5000)
+    return ticket_rows + len(batch), interaction_rows + len(interaction_batch), first, last
+
+
+def build_open_tickets(catalog: dict, args, rng: random.Random, last: date) -> None:
+    """The backlog as real rows, received mostly in the last two months."""
+    from django.utils import timezone
+
+    from ventanilla.citizens.models import Citizen
+    from ventanilla.tickets.models import Status, Ticket
+
+    citizen = Citizen.objects.create(full_name="Persona de prueba", email="bench@example.cl")
+    now = timezone.now()
+    channels = list(catalog["channels"].values())
+    rows = []
+    for n in range(args.open_tickets):
+        received = now - timedelta(days=min(rng.expovariate(1 / 12), 400),
+                                   seconds=rng.randrange(86400))
+        topic, area = rng.choice(catalog["leaves"])
+        code, region = rng.choice(catalog["comunas"])
+        rows.append(Ticket(
+            institution=catalog["institution"], folio=f"BENCHDB-{n:07d}",
+            channel=rng.choice(channels), ticket_type=rng.choice(catalog["types"][:2]),
+            topic=topic, area=area, region_id=region, comuna_id=code, subject="Prueba",
+            detail="Prueba", citizen=citizen, contact_name="Persona de prueba",
+            status=rng.choice([Status.NEW, Status.IN_PROGRESS, Status.IN_PROGRESS]),
+            received_at=received, ack_due_at=received + timedelta(hours=24),
+            acknowledged_at=received, plan_due_at=received + timedelta(hours=72),
+            due_at=received + timedelta(days=10),
+            next_due_at=received + timedelta(hours=72 if rng.random() < 0.5 else 240),
+        ))
+    Ticket.objects.bulk_create(rows, batch_size=2000)
+
+
+def existing_catalog() -> dict:
+    from django.db.models import Sum
+
+    from ventanilla.catalog.models import Area, Channel, Institution, TicketType
+    from ventanilla.core.models import Comuna
+    from ventanilla.reports.models import TicketDailyStat
+
+    institution = Institution.objects.get(slug=SLUG)
+    busiest = (TicketDailyStat.objects.filter(institution=institution, comuna__isnull=False)
+               .values("comuna_id", "region_id").annotate(n=Sum("received")).order_by("-n")
+               .first())
+    comunas = list(Comuna.objects.values_list("code", "region_id"))
+    comunas.insert(0, (busiest["comuna_id"], busiest["region_id"]))
+    return {"institution": institution,
+            "types": list(TicketType.objects.filter(institution=institution)),
+            "areas": list(Area.objects.filter(institution=institution).order_by("name")),
+            "channels": {c.code: c for c in Channel.objects.all()}, "comunas": comunas}
+
+
+def existing_rollups(catalog: dict) -> tuple[int, int, date, date]:
+    from django.db.models import Max, Min
+
+    from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
+
+    stats = TicketDailyStat.objects.filter(institution=catalog["institution"])
+    bounds = stats.aggregate(first=Min("day"), last=Max("day"))
+    return (stats.count(),
+            InteractionDailyStat.objects.filter(institution=catalog["institution"]).count(),
+            bounds["first"], bounds["last"])
+
+
+def cleanup() -> None:
+    from ventanilla.catalog.models import Institution
+    from ventanilla.citizens.models import Citizen
+    from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
+    from ventanilla.tickets.models import Interaction, Ticket, TicketEvent
+
+    institution = Institution.objects.filter(slug=SLUG).first()
+    if institution is None:
+        return
+    TicketDailyStat.objects.filter(institution=institution).delete()
+    InteractionDailyStat.objects.filter(institution=institution).delete()
+    TicketEvent.objects.filter(ticket__institution=institution).delete()
+    Interaction.objects.filter(institution=institution).delete()
+    Ticket.objects.filter(institution=institution).delete()
+    Citizen.objects.filter(email="bench@example.cl").delete()
+    from ventanilla.catalog.models import Topic
+
+    Topic.objects.filter(institution=institution, parent__isnull=False).delete()
+    institution.delete()
+
+
+def time_figures(filters, repeat: int) -> dict:
+    from django.db import connection, reset_queries
+
+    from ventanilla.reports import selectors
+
+    figures = {
+        "volume_period": lambda: selectors.volume_by(filters, "period"),
+        "volume_channel": lambda: selectors.volume_by(filters, "channel"),
+        "volume_ticket_type": lambda: selectors.volume_by(filters, "ticket_type"),
+        "volume_topic": lambda: selectors.volume_by(filters, "topic"),
+        "volume_region": lambda: selectors.volume_by(filters, "region"),
+        "volume_comuna": lambda: selectors.volume_by(filters, "comuna"),
+        "top_topics_by_channel": lambda: selectors.top_topics_by_channel(filters),
+        "channel_mix": lambda: selectors.channel_mix(filters),
+        "self_service_share": lambda: selectors.self_service_share(filters),
+        "compliance_by_stage": lambda: selectors.compliance_by_stage(filters),
+        "backlog_ageing": lambda: selectors.backlog_ageing(filters),
+    }
+    result = {}
+    for name, figure in figures.items():
+        figure()  # warm the cache: the dashboard is read again and again
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            figure()
+            samples.append((time.perf_counter() - started) * 1000)
+        result[name] = round(statistics.median(samples), 1)
+    started = time.perf_counter()
+    connection.force_debug_cursor = True
+    reset_queries()
+    selectors.dashboard_figures(filters)
+    queries = len(connection.queries)
+    connection.force_debug_cursor = False
+    result["whole_dashboard"] = round((time.perf_counter() - started) * 1000, 1)
+    result["whole_dashboard_queries"] = queries
+    return result
+
+
+def main() -> None:
+    args = parse_args()
+    scratch = setup_django()
+    from django.db import connection
+
+    from ventanilla.reports.tables import DashboardFilters
+
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    try:
+        if args.reuse:
+            catalog = existing_catalog()
+            ticket_rows, interaction_rows, first, last = existing_rollups(catalog)
+        else:
+            cleanup()
+            catalog = build_catalog(rng)
+            ticket_rows, interaction_rows, first, last = build_rollups(catalog, args, rng)
+            build_open_tickets(catalog, args, rng, last)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE" if not args.reuse else "ANALYZE")
+        build_seconds = round(time.perf_counter() - started, 1)
+        institution = catalog["institution"]
+        region = catalog["comunas"][0][1]  # the busiest comuna's region
+        runs = {
+            "3_years": DashboardFilters(institution, first, last),
+            "12_months": DashboardFilters(institution, last - timedelta(days=364), last),
+            "1_month": DashboardFilters(institution, last - timedelta(days=30), last),
+            "3_years_region": DashboardFilters(institution, first, last, region=region),
+            "3_years_channel": DashboardFilters(institution, first, last,
+                                                channel=catalog["channels"]["phone"]),
+            "3_years_area": DashboardFilters(institution, first, last,
+                                             area=catalog["areas"][0]),
+        }
+        timings = {name: time_figures(filters, args.repeat) for name, filters in runs.items()}
+        slowest = max(ms for run in timings.values() for key, ms in run.items()
+                      if key not in ("whole_dashboard", "whole_dashboard_queries"))
+        report = {
+            "benchmark": "dashboard_figures",
+            "database": connection.vendor,
+            "tickets_equivalent": args.tickets,
+            "years": args.years,
+            "ticket_rollup_rows": ticket_rows,
+            "rollup_rows_per_ticket": round(ticket_rows / args.tickets, 3),
+            "interaction_rollup_rows": interaction_rows,
+            "open_tickets": args.open_tickets,
+            "build_seconds": build_seconds,
+            "median_ms": timings,
+            "ratio_to_slowest_figure": {
+                name: {key: round(ms / slowest, 3) for key, ms in run.items()
+                       if key not in ("whole_dashboard", "whole_dashboard_queries")}
+                for name, run in timings.items()},
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        if not args.keep:
+            cleanup()
+        if scratch:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
