@@ -69,7 +69,8 @@ class Survey(models.Model):
         verbose_name_plural = _("encuestas")
 
     def __str__(self) -> str:
-        return f"{self.institution} · {self.channel or _('todos los canales')}"
+        channel = self.channel or _("todos los canales")
+        return f"{self.institution} · {channel}"
 
 
 class Source(models.TextChoices):
