@@ -5,11 +5,15 @@
 
 Without ``DATABASE_URL`` it runs on a throw-away SQLite file. It migrates the database,
 builds one institution's ``TicketDailyStat`` / ``InteractionDailyStat`` rows directly (as
-``rollup_rebuild`` would for that many tickets, with a realistic spread: skewed channels,
-topics and comunas), adds the open backlog as real ``Ticket`` rows (the live parts read
-them), times every figure for a few filter sets, and deletes everything it created. JSON
-on stdout: the median milliseconds per figure and the ratios to the slowest one; no
-asserts (machines are noisy). Not part of the test suite.
+``rollup_rebuild`` would for that many tickets, with a realistic spread: the demo's channel
+shares, skewed topics, each topic's area but ~10 % derived elsewhere, comunas within their
+region, weekends quieter), sums them into the month rows with the service the rebuild uses
+(``rebuild_ticket_months``), adds the open backlog as real ``Ticket`` rows (the live parts
+read them), times every figure and the whole dashboard for a few filter sets, and deletes
+everything it created. JSON on stdout: the median milliseconds per figure and for the whole
+dashboard, and its number of queries; no asserts (machines are noisy). Not part of the
+test suite. ``--selectors`` times another implementation of the figures (e.g. a copy of an
+older ``reports/selectors.py``) on the same data.
 """
 
 from __future__ import annotations
@@ -31,13 +35,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 SLUG = "bench-dashboard"
-# Channel code → share of tickets (roughly what contact centres of public services see).
-CHANNEL_WEIGHTS = {
-    "web": 40, "phone": 20, "email": 15, "in_person": 8, "whatsapp": 6, "chatbot": 3,
-    "paper": 2, "social": 2, "api": 2, "sms": 1, "kiosk": 0.5, "ivr": 0.3, "video": 0.2,
-}
 TYPE_WEIGHTS = {"reclamo": 55, "consulta": 35, "sugerencia": 6, "felicitacion": 4}
 PROGRAMS, PRODUCTS_PER_PROGRAM = 10, 4
+DERIVED_SHARE = 0.10  # tickets moved to another area than their topic's
+NO_TERRITORY_SHARE = 0.04  # tickets whose person gave no comuna
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,6 +53,10 @@ def parse_args() -> argparse.Namespace:
                         help="Leave the data in place (for a later --reuse run).")
     parser.add_argument("--reuse", action="store_true",
                         help="Time the data a --keep run left, without building it again.")
+    parser.add_argument("--selectors", default="ventanilla.reports.selectors",
+                        help="Module with the figure functions to time (dotted path).")
+    parser.add_argument("--runs", default="",
+                        help="Comma-separated filter sets to time (default: all).")
     return parser.parse_args()
 
 
@@ -104,6 +109,7 @@ def build_catalog(rng: random.Random) -> dict:
 
 
 def build_rollups(catalog: dict, args, rng: random.Random) -> tuple[int, int, date, date]:
+    from ventanilla.core.management.commands.seed_demo import CHANNEL_WEIGHTS
     from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
 
     days = 365 * args.years
@@ -128,13 +134,15 @@ def build_rollups(catalog: dict, args, rng: random.Random) -> tuple[int, int, da
                     rng.choices(range(len(type_w)), type_w, k=count),
                     rng.choices(range(len(leaves)), leaf_w, k=count),
                     rng.choices(range(len(comunas)), comuna_w, k=count),
+                    (rng.random() for _ in range(count)),
                     (rng.random() for _ in range(count)), strict=False)
         groups: Counter = Counter()
-        for channel_code, type_index, leaf_index, comuna_index, noise in draws:
+        for channel_code, type_index, leaf_index, comuna_index, derived, territory in draws:
             topic, area = leaves[leaf_index]
-            if noise < 0.08:  # derived to another area
-                area = areas[int(noise * 1000) % len(areas)]
-            comuna, region = comunas[comuna_index] if noise > 0.04 else (None, None)
+            if derived < DERIVED_SHARE:
+                area = rng.choice(areas)
+            comuna, region = (comunas[comuna_index] if territory >= NO_TERRITORY_SHARE
+                              else (None, None))
             groups[(channel_code, type_index, topic.pk, area.pk, region, comuna)] += 1
         age = (last - day).days
         for (channel_code, type_index, topic_id, area_id, region, comuna), n in groups.items():
@@ -172,7 +180,18 @@ def build_rollups(catalog: dict, args, rng: random.Random) -> tuple[int, int, da
             interaction_batch = []
     TicketDailyStat.objects.bulk_create(batch, batch_size=5000)
     InteractionDailyStat.objects.bulk_create(interaction_batch, batch_size=5000)
+    build_months(institution_id, first, last)
     return ticket_rows + len(batch), interaction_rows + len(interaction_batch), first, last
+
+
+def build_months(institution_id: int, first: date, last: date) -> None:
+    from django.db import transaction
+
+    from ventanilla.reports.services import months_between, rebuild_ticket_months
+
+    for month in months_between(first, last):
+        with transaction.atomic():
+            rebuild_ticket_months(institution_id, [month])
 
 
 def build_open_tickets(catalog: dict, args, rng: random.Random, last: date) -> None:
@@ -227,10 +246,16 @@ def existing_catalog() -> dict:
 def existing_rollups(catalog: dict) -> tuple[int, int, date, date]:
     from django.db.models import Max, Min
 
-    from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
+    from ventanilla.reports.models import (
+        InteractionDailyStat,
+        TicketDailyStat,
+        TicketMonthlyStat,
+    )
 
     stats = TicketDailyStat.objects.filter(institution=catalog["institution"])
     bounds = stats.aggregate(first=Min("day"), last=Max("day"))
+    if not TicketMonthlyStat.objects.filter(institution=catalog["institution"]).exists():
+        build_months(catalog["institution"].pk, bounds["first"], bounds["last"])
     return (stats.count(),
             InteractionDailyStat.objects.filter(institution=catalog["institution"]).count(),
             bounds["first"], bounds["last"])
@@ -239,13 +264,20 @@ def existing_rollups(catalog: dict) -> tuple[int, int, date, date]:
 def cleanup() -> None:
     from ventanilla.catalog.models import Institution
     from ventanilla.citizens.models import Citizen
-    from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
+    from ventanilla.reports.models import (
+        ComunaMonthlyStat,
+        InteractionDailyStat,
+        TicketDailyStat,
+        TicketMonthlyStat,
+    )
     from ventanilla.tickets.models import Interaction, Ticket, TicketEvent
 
     institution = Institution.objects.filter(slug=SLUG).first()
     if institution is None:
         return
     TicketDailyStat.objects.filter(institution=institution).delete()
+    TicketMonthlyStat.objects.filter(institution=institution).delete()
+    ComunaMonthlyStat.objects.filter(institution=institution).delete()
     InteractionDailyStat.objects.filter(institution=institution).delete()
     TicketEvent.objects.filter(ticket__institution=institution).delete()
     Interaction.objects.filter(institution=institution).delete()
@@ -257,10 +289,12 @@ def cleanup() -> None:
     institution.delete()
 
 
-def time_figures(filters, repeat: int) -> dict:
+def time_figures(filters, repeat: int, selectors_module: str) -> dict:
+    import importlib
+
     from django.db import connection, reset_queries
 
-    from ventanilla.reports import selectors
+    selectors = importlib.import_module(selectors_module)
 
     figures = {
         "volume_period": lambda: selectors.volume_by(filters, "period"),
@@ -284,13 +318,17 @@ def time_figures(filters, repeat: int) -> dict:
             figure()
             samples.append((time.perf_counter() - started) * 1000)
         result[name] = round(statistics.median(samples), 1)
-    started = time.perf_counter()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        selectors.dashboard_figures(filters)
+        samples.append((time.perf_counter() - started) * 1000)
     connection.force_debug_cursor = True
     reset_queries()
     selectors.dashboard_figures(filters)
     queries = len(connection.queries)
     connection.force_debug_cursor = False
-    result["whole_dashboard"] = round((time.perf_counter() - started) * 1000, 1)
+    result["whole_dashboard"] = round(statistics.median(samples), 1)
     result["whole_dashboard_queries"] = queries
     return result
 
@@ -300,6 +338,7 @@ def main() -> None:
     scratch = setup_django()
     from django.db import connection
 
+    from ventanilla.reports.models import ComunaMonthlyStat, TicketMonthlyStat
     from ventanilla.reports.tables import DashboardFilters
 
     rng = random.Random(args.seed)
@@ -329,7 +368,10 @@ def main() -> None:
             "3_years_area": DashboardFilters(institution, first, last,
                                              area=catalog["areas"][0]),
         }
-        timings = {name: time_figures(filters, args.repeat) for name, filters in runs.items()}
+        if args.runs:
+            runs = {name: runs[name] for name in args.runs.split(",")}
+        timings = {name: time_figures(filters, args.repeat, args.selectors)
+                   for name, filters in runs.items()}
         slowest = max(ms for run in timings.values() for key, ms in run.items()
                       if key not in ("whole_dashboard", "whole_dashboard_queries"))
         report = {
@@ -337,7 +379,12 @@ def main() -> None:
             "database": connection.vendor,
             "tickets_equivalent": args.tickets,
             "years": args.years,
+            "selectors": args.selectors,
             "ticket_rollup_rows": ticket_rows,
+            "ticket_month_rows": TicketMonthlyStat.objects.filter(
+                institution=institution).count(),
+            "comuna_month_rows": ComunaMonthlyStat.objects.filter(
+                institution=institution).count(),
             "rollup_rows_per_ticket": round(ticket_rows / args.tickets, 3),
             "interaction_rollup_rows": interaction_rows,
             "open_tickets": args.open_tickets,

@@ -250,3 +250,153 @@ def test_tables_are_labelled_and_hold_no_personal_data(data):
         for row in table.rows:
             assert set(row) == keys
             assert not personal & {str(value) for value in row.values()}
+
+
+# --- whole months from the month rows, edge days from the day rows -------------------------------
+
+def test_split_period_reads_whole_months_and_edge_days():
+    split = selectors.split_period(date(2026, 1, 20), date(2026, 3, 8))
+    assert split.months == (date(2026, 2, 1), date(2026, 2, 1))
+    assert split.days == ((date(2026, 1, 20), date(2026, 1, 31)),
+                          (date(2026, 3, 1), date(2026, 3, 8)))
+    whole = selectors.split_period(date(2025, 1, 1), date(2026, 12, 31))
+    assert whole.months == (date(2025, 1, 1), date(2026, 12, 1)) and whole.days == ()
+    inside = selectors.split_period(date(2026, 3, 2), date(2026, 3, 30))
+    assert inside.months is None and inside.days == ((date(2026, 3, 2), date(2026, 3, 30)),)
+    leap = selectors.split_period(date(2024, 2, 1), date(2024, 2, 29))
+    assert leap.months == (date(2024, 2, 1), date(2024, 2, 1)) and leap.days == ()
+
+
+@pytest.fixture
+def spread(data):
+    """The March data set plus tickets in January, February and April 2026, rolled up."""
+    from tests.factories import open_ticket
+    from tests.reports.rollup_data import local
+
+    catalog = data["catalog"]
+    for when, chan, topic, comuna in (
+        (local(2026, 1, 10, 9), data["web"], data["pae"], data["santiago"]),  # before
+        (local(2026, 1, 20, 0, 0), data["phone"], data["becas"], data["valparaiso"]),
+        (local(2026, 1, 31, 23, 59), data["web"], data["baes"], data["providencia"]),
+        (local(2026, 2, 1, 0, 0), data["email"], data["pae"], data["santiago"]),
+        (local(2026, 2, 14, 12), data["phone"], data["pae"], None),
+        (local(2026, 4, 5, 10), data["web"], data["pae"], data["santiago"]),  # after
+    ):
+        open_ticket(catalog, channel=chan, topic=topic, organization=None,
+                    region=comuna.region if comuna else None, comuna=comuna, received_at=when)
+    rollup_rebuild()
+    return data
+
+
+def _days_only(monkeypatch):
+    """The same figures computed from the day rows alone (the reference)."""
+    monkeypatch.setattr(selectors, "split_period",
+                        lambda first, last: selectors.PeriodSplit(None, ((first, last),)))
+
+
+FIGURE_CALLS = {
+    **{f"volume_{d}": (lambda f, d=d: selectors.volume_by(f, d))
+       for d in ("period", "month", "channel", "ticket_type", "topic", "region", "comuna")},
+    "top_topics": selectors.top_topics_by_channel,
+    "channel_mix": selectors.channel_mix,
+    "compliance": lambda f: selectors.compliance_by_stage(f, now=NOW),
+}
+
+
+@pytest.mark.parametrize("extra", [{}, {"region": "santiago"}, {"channel": "web"},
+                                   {"area": "becas_area"}])
+def test_months_and_edge_days_give_the_figures_of_the_days_alone(spread, monkeypatch, extra):
+    # 20 January .. 8 March: 12 edge days of January, all of February, 8 of March.
+    filters = DashboardFilters(
+        institution=spread["institution"], date_from=date(2026, 1, 20),
+        date_to=date(2026, 3, 8),
+        **{key: (spread[value].region if value == "santiago" else spread[value])
+           for key, value in extra.items()})
+    mixed = {name: call(filters) for name, call in FIGURE_CALLS.items()}
+    _days_only(monkeypatch)
+    reference = {name: call(filters) for name, call in FIGURE_CALLS.items()}
+    for name in FIGURE_CALLS:
+        assert mixed[name].rows == reference[name].rows, name
+    if not extra:
+        # By hand: January's two edge tickets, February's three (T10 at 23:59:59 on the
+        # 28th), March 1-8's eight (T1-T3, T5-T9); not the 10 January nor the 5 April.
+        assert _volume(mixed["volume_month"]) == [
+            ("2026-01", 2, 0, D("15.4")), ("2026-02", 3, 0, D("23.1")),
+            ("2026-03", 8, 5, D("61.5"))]
+        assert _volume(mixed["volume_channel"]) == [
+            ("Formulario web", 6, 2, D("46.2")), ("Teléfono", 4, 1, D("30.8")),
+            ("Correo electrónico", 3, 2, D("23.1"))]
+
+
+def test_month_rows_are_read_for_long_ranges(spread, monkeypatch):
+    """Whole months come from the month rows, not the days: a month row changed behind the
+    rollups' back shows (the test's way to see which table answered)."""
+    from ventanilla.reports.models import TicketMonthlyStat
+
+    filters = DashboardFilters(institution=spread["institution"], date_from=date(2026, 1, 20),
+                               date_to=date(2026, 3, 8))
+    row = TicketMonthlyStat.objects.filter(institution=spread["institution"],
+                                           month=date(2026, 2, 1)).first()
+    TicketMonthlyStat.objects.filter(pk=row.pk).update(received=row.received + 100)
+    by_channel = _rows(selectors.volume_by(filters, "channel"), "received")
+    assert sum(received for (received,) in by_channel) == 13 + 100
+    # Up to 62 days the period figure goes by day, so it reads the day rows alone.
+    by_day = _rows(selectors.volume_by(filters, "period"), "received")
+    assert sum(received for (received,) in by_day) == 13
+
+
+def test_channel_mix_title_and_top_topics_chart(data):
+    mix = selectors.channel_mix(march(data))
+    assert str(mix.title) == "Mezcla de canales: autoatención y asistida"
+    assert str(mix.title) != str(selectors.volume_by(march(data), "channel").title)
+    top = selectors.top_topics_by_channel(march(data))
+    assert (top.chart, top.chart_label, top.chart_series) == ("bar", "topic", ["received"])
+
+
+SHARED_FIGURES = ("volume_period", "volume_month", "volume_channel", "volume_ticket_type",
+                  "volume_topic", "volume_region", "top_topics", "channel_mix")
+
+
+@pytest.mark.parametrize("period, extra", [
+    ((date(2026, 3, 1), date(2026, 3, 31)), {}),
+    ((date(2026, 1, 20), date(2026, 3, 8)), {}),
+    ((date(2025, 1, 15), date(2026, 4, 20)), {}),  # long: months, with edges
+    ((date(2025, 1, 15), date(2026, 4, 20)), {"channel": "web"}),
+    ((date(2025, 1, 15), date(2026, 4, 20)), {"area": "becas_area"}),
+    ((date(2024, 1, 1), date(2024, 12, 31)), {}),  # nothing
+])
+def test_one_shared_scan_gives_the_tables_of_separate_queries(spread, period, extra):
+    """Inside ``shared_scan`` PostgreSQL answers the volume figures from one GROUPING SETS
+    query; SQLite (and any database outside the scope) runs one query per figure."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    filters = DashboardFilters(spread["institution"], *period,
+                               **{key: spread[value] for key, value in extra.items()})
+    separate = {name: FIGURE_CALLS[name](filters) for name in SHARED_FIGURES}
+    with selectors.shared_scan(), CaptureQueriesContext(connection) as queries:
+        shared = {name: FIGURE_CALLS[name](filters) for name in SHARED_FIGURES}
+        compliance = FIGURE_CALLS["compliance"](filters)
+    for name in SHARED_FIGURES:
+        assert shared[name].rows == separate[name].rows, name
+        assert shared[name].highlighted == separate[name].highlighted, name
+    assert compliance.rows == FIGURE_CALLS["compliance"](filters).rows
+    rollup_reads = [q["sql"] for q in queries.captured_queries
+                    if "dailystat" in q["sql"] or "monthlystat" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(rollup_reads) == 2  # the shared scan, and compliance's own totals
+        assert sum("GROUPING SETS" in sql for sql in rollup_reads) == 1
+    else:
+        assert len(rollup_reads) == len(SHARED_FIGURES) + 1
+
+
+def test_dashboard_figures_share_the_scan_and_match_the_figures_one_by_one(spread):
+    filters = DashboardFilters(spread["institution"], date(2025, 1, 15), date(2026, 4, 20))
+    together = selectors.dashboard_figures(filters, now=NOW)
+    one_by_one = [selectors.volume_by(filters, d) for d in
+                  ("period", "channel", "ticket_type", "topic", "region", "comuna")]
+    one_by_one += [selectors.top_topics_by_channel(filters), selectors.channel_mix(filters),
+                   selectors.self_service_share(filters),
+                   selectors.compliance_by_stage(filters, now=NOW),
+                   selectors.backlog_ageing(filters, now=NOW)]
+    assert [t.rows for t in together] == [t.rows for t in one_by_one]

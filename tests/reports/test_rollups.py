@@ -13,13 +13,25 @@ from django.utils import timezone
 from tests.factories import channel, make_catalog, open_ticket
 from tests.reports.rollup_data import build_data_set, local, march
 from ventanilla.reports import selectors
-from ventanilla.reports.models import InteractionDailyStat, RollupState, TicketDailyStat
+from ventanilla.reports.models import (
+    ComunaMonthlyStat,
+    InteractionDailyStat,
+    RollupState,
+    TicketDailyStat,
+    TicketMonthlyStat,
+)
 from ventanilla.reports.services import (
+    COMUNA_COUNTS,
+    COMUNA_MONTH_DIMENSIONS,
     INTERACTIONS_SEEN_STATE,
     INTERACTIONS_STATE,
+    MONTH_DIMENSIONS,
     ROLLUP_OVERLAP,
+    TICKET_COUNTS,
     TICKETS_STATE,
     day_range,
+    months_between,
+    next_month,
     rollup_rebuild,
     rollup_refresh,
 )
@@ -255,3 +267,96 @@ def test_rebuild_of_an_institution_without_tickets_does_nothing(db):
     catalog = make_catalog()
     result = rollup_rebuild(institution=catalog["institution"])
     assert not result and not TicketDailyStat.objects.exists()
+
+
+# --- month rows ----------------------------------------------------------------------------------
+
+def months_from_days() -> tuple[list[tuple], list[tuple]]:
+    """The month rows as they must be: the day rows summed per month (and per comuna)."""
+    tickets: dict[tuple, list[int]] = {}
+    comunas: dict[tuple, list[int]] = {}
+    for row in TicketDailyStat.objects.values():
+        month = row["day"].replace(day=1)
+        key = (row["institution_id"], month, *(row[d] for d in MONTH_DIMENSIONS))
+        sums = tickets.setdefault(key, [0] * len(TICKET_COUNTS))
+        for index, count in enumerate(TICKET_COUNTS):
+            sums[index] += row[count]
+        comuna_key = (row["institution_id"], month,
+                      *(row[d] for d in COMUNA_MONTH_DIMENSIONS))
+        comuna_sums = comunas.setdefault(comuna_key, [0] * len(COMUNA_COUNTS))
+        for index, count in enumerate(COMUNA_COUNTS):
+            comuna_sums[index] += row[count]
+    return (sorted(((*key, *sums) for key, sums in tickets.items()), key=repr),
+            sorted(((*key, *sums) for key, sums in comunas.items()), key=repr))
+
+
+def month_rows() -> tuple[list[tuple], list[tuple]]:
+    ticket_fields = ["institution_id", "month", *MONTH_DIMENSIONS, *TICKET_COUNTS]
+    comuna_fields = ["institution_id", "month", *COMUNA_MONTH_DIMENSIONS, *COMUNA_COUNTS]
+    return (sorted(TicketMonthlyStat.objects.values_list(*ticket_fields), key=repr),
+            sorted(ComunaMonthlyStat.objects.values_list(*comuna_fields), key=repr))
+
+
+def test_a_rebuild_sums_the_days_into_month_rows(data):
+    rollup_rebuild()
+    tickets, comunas = month_rows()
+    assert (tickets, comunas) == months_from_days()
+    institution = data["institution"]
+    march_rows = TicketMonthlyStat.objects.filter(institution=institution,
+                                                  month=date(2026, 3, 1))
+    assert march_rows.aggregate(n=Sum("received"))["n"] == 10
+    assert march_rows.aggregate(n=Sum("closed"))["n"] == 6
+    assert set(TicketMonthlyStat.objects.filter(institution=institution)
+               .values_list("month", flat=True)) == {
+        date(2025, 3, 1), date(2026, 2, 1), date(2026, 3, 1)}
+    # Fewer rows than days: T1 and T2 (web, complaint, PAE, Santiago) share one month row.
+    t1 = data["tickets"][1]
+    assert march_rows.get(channel_id=t1.channel_id, topic_id=t1.topic_id,
+                          region_id=t1.region_id, ticket_type_id=t1.ticket_type_id).received == 2
+    santiago = ComunaMonthlyStat.objects.get(institution=institution, month=date(2026, 3, 1),
+                                             comuna=data["santiago"], channel=data["web"])
+    assert santiago.received == 2
+
+
+def test_month_rows_follow_the_refreshed_days(data):
+    rollup_refresh()
+    _age_everything()
+    t2, t3, t10 = data["tickets"][2], data["tickets"][3], data["tickets"][10]
+    ticket_change_status(ticket=t2, actor=data["supervisor"], to_status=Status.CLOSED)
+    ticket_change_area(ticket=t3, actor=data["supervisor"], area=data["becas_area"])
+    ticket_change_area(ticket=t10, actor=data["supervisor"], area=data["becas_area"])
+    result = rollup_refresh()
+    assert result.ticket_days == 3  # 3 and 4 March, 28 February
+    assert month_rows() == months_from_days()
+    march_becas = TicketMonthlyStat.objects.filter(
+        institution=data["institution"], month=date(2026, 3, 1), area=data["becas_area"])
+    assert march_becas.aggregate(n=Sum("received"))["n"] == 6
+    refreshed = month_rows()
+    rollup_rebuild()
+    assert month_rows() == refreshed
+
+
+def test_a_rebuild_of_part_of_a_month_keeps_its_month_whole_and_drops_stale_months(data):
+    rollup_rebuild()
+    institution = data["institution"]
+    template = TicketMonthlyStat.objects.filter(institution=institution).first()
+    stale = TicketMonthlyStat.objects.create(
+        **{f.attname: getattr(template, f.attname) for f in TicketMonthlyStat._meta.concrete_fields
+           if f.name not in ("id", "month")}, month=date(2026, 4, 1))
+    # Only the 1st-5th March and April: March keeps the tickets of its other days.
+    rollup_rebuild(institution=institution, date_from=date(2026, 3, 1),
+                   date_to=date(2026, 3, 5))
+    assert TicketMonthlyStat.objects.filter(
+        institution=institution, month=date(2026, 3, 1)).aggregate(n=Sum("received"))["n"] == 10
+    rollup_rebuild(institution=institution, date_from=date(2026, 4, 10),
+                   date_to=date(2026, 4, 10))
+    assert not TicketMonthlyStat.objects.filter(pk=stale.pk).exists()
+    assert month_rows() == months_from_days()
+
+
+def test_month_helpers_cover_every_month_touched():
+    assert months_between(date(2025, 12, 31), date(2026, 2, 1)) == [
+        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+    assert months_between(date(2026, 3, 5), date(2026, 3, 5)) == [date(2026, 3, 1)]
+    assert next_month(date(2024, 1, 31)) == date(2024, 2, 1)
+    assert next_month(date(2026, 12, 15)) == date(2027, 1, 1)

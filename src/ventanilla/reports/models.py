@@ -105,6 +105,7 @@ class ComunaMonthlyStat(models.Model):
     comuna = models.ForeignKey("core.Comuna", null=True, on_delete=models.CASCADE,
                                related_name="+")
     received = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["institution", "month"], name="comunamonth_inst_month")]

@@ -1,28 +1,48 @@
 """The dashboard figures (all but satisfaction, which is ``surveys.selectors``).
 
-Each figure is one function ``(filters, ...) -> Table`` and reads the rollups
-(``TicketDailyStat``, ``InteractionDailyStat``) with one aggregate query by ids, then looks
-up the labels of the few ids it found in one small query per catalog; the parts that
+Each figure is one function ``(filters, ...) -> Table`` and reads the rollups with one
+aggregate query by ids: the whole months of the period from the month rows
+(``TicketMonthlyStat``, ``ComunaMonthlyStat``), the days at its edges from the day rows
+(``TicketDailyStat``), summed together in one ``UNION ALL`` query (``rollup_sums``); then it
+looks up the labels of the few ids it found in one small query per catalog; the parts that
 depend on "now" (unanswered past a deadline, the backlog and its ageing) are one more query
 over the open tickets, served by the ``(institution, status, -received_at)`` ticket index.
-No figure issues a query per row. Percentages are 0-100 with one decimal, ``None`` when
-there is nothing to divide by. Tables hold counts only, never personal data.
+No figure issues a query per row. Inside ``shared_scan`` (``dashboard_figures``; the page,
+exports and reports should render inside it too) the volume figures of one set of filters
+share one ``GROUPING SETS`` scan on PostgreSQL. Percentages are 0-100 with one decimal,
+``None`` when there is nothing to divide by. Tables hold counts only, never personal data.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ventanilla.catalog.models import Channel, TicketType, Topic
 from ventanilla.core.models import Comuna, Region
-from ventanilla.reports.models import InteractionDailyStat, TicketDailyStat
-from ventanilla.reports.services import FIRST_ANSWER_TARGET, day_range
+from ventanilla.reports.models import (
+    ComunaMonthlyStat,
+    InteractionDailyStat,
+    TicketDailyStat,
+    TicketMonthlyStat,
+)
+from ventanilla.reports.services import (
+    COMUNA_COUNTS,
+    FIRST_ANSWER_TARGET,
+    day_range,
+    month_start,
+    next_month,
+)
 from ventanilla.reports.tables import Column, DashboardFilters, Table
 from ventanilla.sla.selectors import COMPLIANCE_TARGET, DUE_FIELD, STAGES, answered_expression
 from ventanilla.tickets.models import OPEN_STATUSES, ResponseStage, Ticket
@@ -65,10 +85,7 @@ def _pk(value) -> object:
 
 # --- base querysets ------------------------------------------------------------------------------
 
-def ticket_stats(filters: DashboardFilters) -> QuerySet[TicketDailyStat]:
-    """The rollup rows of the filters: institution, days of reception, region, area, channel."""
-    stats = TicketDailyStat.objects.filter(institution_id=_pk(filters.institution),
-                                           day__gte=filters.date_from, day__lte=filters.date_to)
+def _filtered(stats: QuerySet, filters: DashboardFilters) -> QuerySet:
     if filters.region is not None:
         stats = stats.filter(region_id=_pk(filters.region))
     if filters.area is not None:
@@ -76,6 +93,239 @@ def ticket_stats(filters: DashboardFilters) -> QuerySet[TicketDailyStat]:
     if filters.channel is not None:
         stats = stats.filter(channel_id=_pk(filters.channel))
     return stats
+
+
+@dataclass(frozen=True)
+class PeriodSplit:
+    """A period as the rollups read it: the whole months inside it (first days of the first
+    and last, or None) from the month rows, and the days at its edges from the day rows."""
+
+    months: tuple[date, date] | None
+    days: tuple[tuple[date, date], ...]
+
+
+def split_period(date_from: date, date_to: date) -> PeriodSplit:
+    first_whole = date_from if date_from.day == 1 else next_month(date_from)
+    after_whole = month_start(date_to + timedelta(days=1))  # the day after the last whole month
+    if first_whole >= after_whole:
+        return PeriodSplit(None, ((date_from, date_to),))
+    edges = []
+    if date_from < first_whole:
+        edges.append((date_from, first_whole - timedelta(days=1)))
+    if after_whole <= date_to:
+        edges.append((after_whole, date_to))
+    return PeriodSplit((first_whole, month_start(after_whole - timedelta(days=1))),
+                       tuple(edges))
+
+
+# ComunaMonthlyStat can serve the comuna figure only once it also sums ``closed``; until
+# then that figure reads the day rows over the whole period (exact, slower on long ranges).
+COMUNA_MONTHS_HAVE_CLOSED = "closed" in COMUNA_COUNTS
+
+
+def _grouped(stats: QuerySet, keys: Sequence[str], sums: Sequence[str],
+             period_field: str) -> QuerySet:
+    """``stats`` summed per ``keys``, every column under an alias of its own (``k_<key>``,
+    ``s_<count>``) so that a day part and a month part line up in a ``UNION ALL``. The key
+    ``period`` is the row's date column (its day, or its month's first day)."""
+    columns = {f"k_{key}": F(period_field if key == "period" else key) for key in keys}
+    if not columns:  # one total: a constant, which Django leaves out of the GROUP BY
+        columns = {"k_total": Value(1)}
+    return stats.values(**columns).annotate(**{f"s_{name}": Sum(name) for name in sums}
+                                            ).order_by()
+
+
+def _as_date(value) -> date:
+    # SQLite hands back a date column of a UNION ALL as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _is_short(filters: DashboardFilters) -> bool:
+    return (filters.date_to - filters.date_from).days < DAY_PERIOD_MAX_DAYS
+
+
+def _rollup_parts(filters: DashboardFilters, split: PeriodSplit, comuna: bool,
+                  group: Callable[[QuerySet, str], QuerySet]) -> list[QuerySet]:
+    """The month part and the edge-days part of ``split`` (those that are not empty), each
+    filtered and shaped by ``group(queryset, date column)``."""
+    institution_id = _pk(filters.institution)
+    parts = []
+    if split.months is not None:
+        monthly = (ComunaMonthlyStat if comuna else TicketMonthlyStat).objects.filter(
+            institution_id=institution_id, month__gte=split.months[0],
+            month__lte=split.months[1])
+        parts.append(group(_filtered(monthly, filters), "month"))
+    if split.days:
+        edges = Q()
+        for first, last in split.days:
+            edges |= Q(day__gte=first, day__lte=last)
+        daily = TicketDailyStat.objects.filter(edges, institution_id=institution_id)
+        parts.append(group(_filtered(daily, filters), "day"))
+    return parts
+
+
+def _union_sql(parts: list[QuerySet]) -> tuple[str, list]:
+    sql_parts, params = [], []
+    for part in parts:
+        sql, part_params = part.query.sql_with_params()
+        sql_parts.append(sql)
+        params.extend(part_params)
+    return " UNION ALL ".join(sql_parts), params
+
+
+def _fetch(sql: str, params: list) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def rollup_sums(filters: DashboardFilters, keys: Sequence[str], sums: Sequence[str], *,
+                comuna: bool = False) -> list[dict]:
+    """The ticket rollups of ``filters`` summed per ``keys`` (``period``, or ``<dimension>_id``
+    columns; none: one total row), in one query: whole months from ``TicketMonthlyStat``
+    (``ComunaMonthlyStat`` when ``comuna``), edge days from ``TicketDailyStat``. Rows are
+    dicts of the keys and the sums (sums of no rows are None); ``period`` is a date.
+    Inside ``shared_scan`` on PostgreSQL, answered from the one scan of every breakdown."""
+    if not comuna and set(sums) <= set(SHARED_SUMS):
+        shared = _shared_breakdown(filters, keys)
+        if shared is not None:
+            return shared
+    if "period" in keys and _is_short(filters):
+        # A short range read as days (the day figure needs days; a month costs as much).
+        split = PeriodSplit(None, ((filters.date_from, filters.date_to),))
+    elif comuna and not COMUNA_MONTHS_HAVE_CLOSED and "closed" in sums:
+        split = PeriodSplit(None, ((filters.date_from, filters.date_to),))
+    else:
+        split = split_period(filters.date_from, filters.date_to)
+    parts = _rollup_parts(filters, split, comuna,
+                          lambda stats, period_field: _grouped(stats, keys, sums, period_field))
+    rows = list(parts[0]) if len(parts) == 1 else _union_sums(parts, keys, sums)
+    result = []
+    for row in rows:
+        values = {key: row[f"k_{key}"] for key in keys}
+        if "period" in values:
+            values["period"] = _as_date(values["period"])
+        values.update({name: row[f"s_{name}"] for name in sums})
+        result.append(values)
+    return result
+
+
+def _union_sums(parts: list[QuerySet], keys: Sequence[str], sums: Sequence[str]) -> list[dict]:
+    """Sum the grouped parts again over their ``UNION ALL``: one round trip, one plan."""
+    quote = connection.ops.quote_name
+    union, params = _union_sql(parts)
+    key_columns = [quote(f"k_{key}") for key in keys]
+    select = key_columns + [f"SUM({quote(f's_{name}')}) AS {quote(f's_{name}')}"
+                            for name in sums]
+    # Only quoted aliases of ours and Django's compiled parts; every value is a parameter.
+    sql = f"SELECT {', '.join(select)} FROM ({union}) parts"  # noqa: S608
+    if key_columns:
+        sql += f" GROUP BY {', '.join(key_columns)}"
+    return _fetch(sql, params)
+
+
+# --- one scan for every breakdown (PostgreSQL) ---------------------------------------------------
+#
+# The ticket figures of one dashboard read the same rollup rows, each grouped its own way.
+# Inside ``shared_scan`` the first of them asks PostgreSQL for every breakdown at once
+# (``GROUP BY GROUPING SETS``: one pass over the rows, one hash table per breakdown) and the
+# others take theirs from it. Elsewhere (SQLite), or outside the scope, each figure runs its
+# own query: both paths give the same tables (tested on PostgreSQL).
+
+SHARED_KEYS = ("period", "channel_id", "ticket_type_id", "topic_id", "region_id")
+# The breakdowns asked of the database; the channel, topic and grand-total breakdowns are
+# sums of the (channel, topic) one (every row has both), added up here: fewer hash tables.
+SCANNED_BREAKDOWNS = (("period",), ("ticket_type_id",), ("region_id",),
+                      ("channel_id", "topic_id"))
+DERIVED_BREAKDOWNS = (("channel_id",), ("topic_id",), ())
+SHARED_BREAKDOWNS = SCANNED_BREAKDOWNS + DERIVED_BREAKDOWNS
+# Enough memory for every breakdown's hash table at once (a few MB even for 3 years): with
+# the default 4 MB PostgreSQL sorts the rows on disk for some of them instead.
+SCAN_WORK_MEM = "64MB"
+# Only the volumes: every sum costs each row once per breakdown, and the stage counts are
+# wanted only as totals (compliance runs its own query).
+SHARED_SUMS = ("received", "closed")
+_shared_scans: ContextVar[dict | None] = ContextVar("dashboard_shared_scans", default=None)
+
+
+@contextmanager
+def shared_scan() -> Iterator[None]:
+    """Within this block the ticket figures of the same filters share one scan of the rollups
+    (on PostgreSQL). Scoped to one rendering, so nothing is ever served stale."""
+    token = _shared_scans.set({})
+    try:
+        yield
+    finally:
+        _shared_scans.reset(token)
+
+
+def _grouping_mask(breakdown: tuple[str, ...]) -> int:
+    """PostgreSQL's ``GROUPING(k1, .., kn)`` of a breakdown: bit set per key not grouped by,
+    the first key the highest bit."""
+    width = len(SHARED_KEYS)
+    return sum(1 << (width - 1 - index) for index, key in enumerate(SHARED_KEYS)
+               if key not in breakdown)
+
+
+def _shared_breakdown(filters: DashboardFilters, keys: Sequence[str]) -> list[dict] | None:
+    scans = _shared_scans.get()
+    breakdown = tuple(keys)
+    if scans is None or connection.vendor != "postgresql" or breakdown not in SHARED_BREAKDOWNS:
+        return None
+    if filters not in scans:
+        scans[filters] = _grouping_sets_scan(filters)
+    return [dict(row) for row in scans[filters].get(breakdown, [])]
+
+
+def _grouping_sets_scan(filters: DashboardFilters) -> dict[tuple, list[dict]]:
+    """Every breakdown of ``SHARED_BREAKDOWNS`` with every count summed, in one query over
+    the month rows and the edge days (short ranges: the days alone, as ``rollup_sums``)."""
+    split = (PeriodSplit(None, ((filters.date_from, filters.date_to),)) if _is_short(filters)
+             else split_period(filters.date_from, filters.date_to))
+
+    def raw_columns(stats: QuerySet, period_field: str) -> QuerySet:
+        columns = {f"k_{key}": F(period_field if key == "period" else key)
+                   for key in SHARED_KEYS}
+        columns.update({f"s_{name}": F(name) for name in SHARED_SUMS})
+        return stats.values(**columns).order_by()
+
+    union, params = _union_sql(_rollup_parts(filters, split, False, raw_columns))
+    quote = connection.ops.quote_name
+    key_columns = [quote(f"k_{key}") for key in SHARED_KEYS]
+    sets = ", ".join("(" + ", ".join(quote(f"k_{key}") for key in breakdown) + ")"
+                     for breakdown in SCANNED_BREAKDOWNS)
+    select = [f"GROUPING({', '.join(key_columns)}) AS grouping_mask", *key_columns,
+              *(f"SUM({quote(f's_{name}')}) AS {quote(f's_{name}')}" for name in SHARED_SUMS)]
+    # Only quoted aliases of ours and Django's compiled parts; every value is a parameter.
+    sql = (f"SELECT {', '.join(select)} FROM ({union}) parts "  # noqa: S608
+           f"GROUP BY GROUPING SETS ({sets})")
+    by_mask = {_grouping_mask(breakdown): breakdown for breakdown in SCANNED_BREAKDOWNS}
+    result: dict[tuple, list[dict]] = defaultdict(list)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'")
+            # Compiling this one query costs more than it saves.
+            cursor.execute("SET LOCAL jit = off")
+        fetched = _fetch(sql, params)
+    for row in fetched:
+        breakdown = by_mask[row["grouping_mask"]]
+        values = {key: row[f"k_{key}"] for key in breakdown}
+        values.update({name: row[f"s_{name}"] for name in SHARED_SUMS})
+        result[breakdown].append(values)
+    for derived in DERIVED_BREAKDOWNS:
+        sums: dict[tuple, dict] = {}
+        for row in result[("channel_id", "topic_id")]:
+            key = tuple(row[name] for name in derived)
+            total = sums.setdefault(key, {**dict(zip(derived, key, strict=True)),
+                                          **dict.fromkeys(SHARED_SUMS)})
+            for name in SHARED_SUMS:
+                if row[name] is not None:
+                    total[name] = (total[name] or 0) + row[name]
+        if not derived and not sums:  # a grand total is one row, also of nothing
+            sums[()] = dict.fromkeys(SHARED_SUMS)
+        result[derived] = list(sums.values())
+    return dict(result)
 
 
 def open_tickets(filters: DashboardFilters, *, in_period: bool = True) -> QuerySet[Ticket]:
@@ -135,24 +385,21 @@ def volume_by(filters: DashboardFilters, dimension: str) -> Table:
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     dimension = _period_dimension(filters, dimension)
-    stats = ticket_stats(filters)
-    totals = {"received": Sum("received"), "closed": Sum("closed")}
-    if dimension == "month":
-        # Grouped by the plain day column (cheaper than truncating every row in the
-        # database: a few hundred thousand rows), then the days summed into months here.
-        months: dict[str, dict] = {}
-        for group in stats.values("day").annotate(**totals).order_by("day"):
-            month = months.setdefault(group["day"].strftime("%Y-%m"),
-                                      {"received": 0, "closed": 0})
-            month["received"] += group["received"] or 0
-            month["closed"] += group["closed"] or 0
-        rows = list(months.items())
-    elif dimension == "day":
-        groups = stats.values("day").annotate(**totals).order_by("day")
-        rows = [(group["day"].isoformat(), group) for group in groups]
+    totals = ("received", "closed")
+    if dimension in ("month", "day"):
+        # Grouped by the plain date column (a month row's month, an edge day row's day), then
+        # summed into months here: cheaper than truncating every row in the database.
+        groups = sorted(rollup_sums(filters, ["period"], totals), key=lambda g: g["period"])
+        labels: dict[str, dict] = {}
+        for group in groups:
+            label = group["period"].strftime("%Y-%m" if dimension == "month" else "%Y-%m-%d")
+            entry = labels.setdefault(label, {"received": 0, "closed": 0})
+            entry["received"] += group["received"] or 0
+            entry["closed"] += group["closed"] or 0
+        rows = list(labels.items())
     else:
         key = f"{dimension}_id"
-        groups = list(stats.values(key).annotate(**totals).order_by())
+        groups = rollup_sums(filters, [key], totals, comuna=dimension == "comuna")
         ids = [group[key] for group in groups]
         if dimension == "topic":
             labels = _topic_labels(ids)
@@ -189,8 +436,7 @@ def volume_by(filters: DashboardFilters, dimension: str) -> Table:
 def top_topics_by_channel(filters: DashboardFilters, n: int = TOP_TOPICS) -> Table:
     """The ``n`` topics ("productos") with most tickets on each channel; rows whose topic is
     in the top ``n`` of two or more channels are highlighted."""
-    groups = list(ticket_stats(filters).values("channel_id", "topic_id")
-                  .annotate(received=Sum("received")).order_by())
+    groups = rollup_sums(filters, ["channel_id", "topic_id"], ["received"])
     channels = _channels(group["channel_id"] for group in groups)
     topics = _topic_labels(group["topic_id"] for group in groups)
     by_channel: dict[int, list[dict]] = defaultdict(list)
@@ -224,7 +470,8 @@ def top_topics_by_channel(filters: DashboardFilters, n: int = TOP_TOPICS) -> Tab
                  Column("topic", _("Tema / producto")), Column("received", _("Recibidos"), "int"),
                  Column("share", _("% del canal"), "percent"),
                  Column("several_channels", _("Demandado en varios canales"), "bool")],
-        rows=rows, chart="", highlighted=highlighted,
+        rows=rows, chart="bar", chart_label="topic", chart_series=["received"],
+        highlighted=highlighted,
         note=_("Destacados: temas que están entre los más consultados en dos o más canales."),
     )
 
@@ -234,8 +481,7 @@ def top_topics_by_channel(filters: DashboardFilters, n: int = TOP_TOPICS) -> Tab
 def channel_mix(filters: DashboardFilters) -> Table:
     """Tickets per channel, their share, and whether the channel is assisted or self-service
     (as the channel is classified today)."""
-    groups = list(ticket_stats(filters).values("channel_id").annotate(received=Sum("received"))
-                  .order_by())
+    groups = rollup_sums(filters, ["channel_id"], ["received"])
     channels = _channels(group["channel_id"] for group in groups)
     groups.sort(key=lambda g: (-g["received"], channels[g["channel_id"]].position,
                                channels[g["channel_id"]].name))
@@ -246,7 +492,7 @@ def channel_mix(filters: DashboardFilters) -> Table:
              "received": group["received"], "share": percent(group["received"], total)}
             for group in groups]
     return Table(
-        key="channel_mix", title=_("Requerimientos por canal"),
+        key="channel_mix", title=_("Mezcla de canales: autoatención y asistida"),
         columns=[Column("channel", _("Canal")), Column("attention", _("Atención")),
                  Column("received", _("Recibidos"), "int"),
                  Column("share", _("% del total"), "percent")],
@@ -330,12 +576,9 @@ def compliance_by_stage(filters: DashboardFilters, now: datetime | None = None) 
     (on time / (on time + late + overdue)) against the 98 % target; and the first answer
     within 72 hours of reception. Same definitions as ``sla.selectors.sla_compliance``."""
     now = now or timezone.now()
-    sums = {}
-    for stage in STAGES:
-        for count in ("due", "on_time", "late"):
-            sums[f"{stage}_{count}"] = Sum(f"{stage}_{count}")
-    sums.update(received=Sum("received"), answered_72h=Sum("answered_72h"))
-    rolled = ticket_stats(filters).aggregate(**sums)
+    sums = [f"{stage}_{count}" for stage in STAGES for count in ("due", "on_time", "late")]
+    sums += ["received", "answered_72h"]
+    rolled = rollup_sums(filters, [], sums)[0]
 
     live_counts = {}
     live = open_tickets(filters)
@@ -419,12 +662,13 @@ def backlog_ageing(filters: DashboardFilters, now: datetime | None = None) -> Ta
 
 
 def dashboard_figures(filters: DashboardFilters, now: datetime | None = None) -> list[Table]:
-    """Every figure of this module, in the dashboard's order."""
-    return [
-        volume_by(filters, "period"), volume_by(filters, "channel"),
-        volume_by(filters, "ticket_type"), volume_by(filters, "topic"),
-        volume_by(filters, "region"), volume_by(filters, "comuna"),
-        top_topics_by_channel(filters), channel_mix(filters), self_service_share(filters),
-        compliance_by_stage(filters, now), backlog_ageing(filters, now),
-    ]
+    """Every figure of this module, in the dashboard's order (sharing one scan)."""
+    with shared_scan():
+        return [
+            volume_by(filters, "period"), volume_by(filters, "channel"),
+            volume_by(filters, "ticket_type"), volume_by(filters, "topic"),
+            volume_by(filters, "region"), volume_by(filters, "comuna"),
+            top_topics_by_channel(filters), channel_mix(filters), self_service_share(filters),
+            compliance_by_stage(filters, now), backlog_ageing(filters, now),
+        ]
 

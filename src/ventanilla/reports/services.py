@@ -4,7 +4,9 @@
 The unit of work is one institution's day (Chile time). A day is always rebuilt whole from
 the source table — its rows deleted and the fresh aggregate inserted in one transaction — so
 a rollup row is never adjusted by increments and is always the exact aggregate of its day as
-of its last rebuild. The refresh only decides *which* days to rebuild:
+of its last rebuild. In the same transaction the month rows of that day's month
+(``TicketMonthlyStat``, ``ComunaMonthlyStat``) are rebuilt whole from the month's day rows,
+so a month is exact whenever its days are. The refresh only decides *which* days to rebuild:
 
 - tickets: the days of reception of tickets whose ``updated_at`` is past the watermark minus
   ``ROLLUP_OVERLAP`` (a transaction that stamped ``updated_at`` before the last refresh but
@@ -25,12 +27,18 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, Min, Q
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from ventanilla.catalog.models import Channel, Institution
-from ventanilla.reports.models import InteractionDailyStat, RollupState, TicketDailyStat
+from ventanilla.reports.models import (
+    ComunaMonthlyStat,
+    InteractionDailyStat,
+    RollupState,
+    TicketDailyStat,
+    TicketMonthlyStat,
+)
 from ventanilla.sla.selectors import DUE_FIELD, STAGES, answered_expression
 from ventanilla.tickets.models import Interaction, Status, Ticket
 
@@ -43,11 +51,18 @@ INTERACTIONS_STATE = "interactions"
 # The highest interaction id seen by a refresh and when: promoted to the watermark once it
 # is older than the overlap.
 INTERACTIONS_SEEN_STATE = "interactions_seen"
-# A full rebuild aggregates this many days per query (bounded memory, short transactions).
-REBUILD_CHUNK_DAYS = 31
-
 TICKET_DIMENSIONS = ("channel_id", "ticket_type_id", "topic_id", "area_id", "region_id",
                      "comuna_id")
+# What the month rows keep of the day rows' dimensions, and the counts they sum.
+MONTH_DIMENSIONS = ("channel_id", "ticket_type_id", "topic_id", "area_id", "region_id")
+COMUNA_MONTH_DIMENSIONS = ("channel_id", "area_id", "region_id", "comuna_id")
+TICKET_COUNTS = ("received", "closed", "ack_due", "ack_on_time", "ack_late", "plan_due",
+                 "plan_on_time", "plan_late", "final_due", "final_on_time", "final_late",
+                 "answered_72h")
+# The counts ComunaMonthlyStat keeps: ``received``, and ``closed`` once the model has it
+# (the comuna figure needs both to read month rows; until then it reads the days).
+COMUNA_COUNTS = tuple(name for name in ("received", "closed")
+                      if name in {field.name for field in ComunaMonthlyStat._meta.concrete_fields})
 STAGE_PREFIX = {"ack": "ack", "plan": "plan", "final": "final"}
 
 
@@ -67,6 +82,24 @@ def day_range(first: date, last: date) -> tuple[datetime, datetime]:
     (aware datetimes of one zone subtract and compare by wall clock, not by instant)."""
     return (day_start(first).astimezone(UTC),
             day_start(last + timedelta(days=1)).astimezone(UTC))
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first days of the months that ``first``..``last`` touch."""
+    months, month = [], month_start(first)
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    return months
 
 
 def chile_day(field: str) -> TruncDate:
@@ -121,15 +154,54 @@ def _ticket_rows(institution_id: int, first: date, last: date) -> list[TicketDai
     ]
 
 
+def _replace_ticket_days(institution_id: int, first: date, last: date) -> int:
+    TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=first,
+                                   day__lte=last).delete()
+    rows = _ticket_rows(institution_id, first, last)
+    TicketDailyStat.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def rebuild_ticket_months(institution_id: int, months: Iterable[date]) -> int:
+    """Replace the month rows of ``months`` (first days) with the sums of their day rows.
+    Run inside the transaction that rebuilt the days (the benchmark calls it directly)."""
+    created = 0
+    for month in months:
+        TicketMonthlyStat.objects.filter(institution_id=institution_id, month=month).delete()
+        ComunaMonthlyStat.objects.filter(institution_id=institution_id, month=month).delete()
+        days = TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=month,
+                                              day__lt=next_month(month))
+        rows = [TicketMonthlyStat(institution_id=institution_id, month=month, **group)
+                for group in days.values(*MONTH_DIMENSIONS)
+                .annotate(**{count: Sum(count) for count in TICKET_COUNTS}).order_by()]
+        TicketMonthlyStat.objects.bulk_create(rows, batch_size=1000)
+        comuna_rows = [ComunaMonthlyStat(institution_id=institution_id, month=month, **group)
+                       for group in days.values(*COMUNA_MONTH_DIMENSIONS)
+                       .annotate(**{count: Sum(count) for count in COMUNA_COUNTS})
+                       .order_by()]
+        ComunaMonthlyStat.objects.bulk_create(comuna_rows, batch_size=1000)
+        created += len(rows)
+    return created
+
+
 def _rebuild_ticket_days(institution_id: int, first: date, last: date) -> int:
-    """Replace the rollup rows of days ``first``..``last`` with their exact aggregate."""
+    """Replace the rollup rows of days ``first``..``last`` with their exact aggregate, and
+    the rows of the months they fall in with the sums of those months' days."""
     with transaction.atomic():
         _lock_state(TICKETS_STATE)
-        TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=first,
-                                       day__lte=last).delete()
-        rows = _ticket_rows(institution_id, first, last)
-        TicketDailyStat.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+        created = _replace_ticket_days(institution_id, first, last)
+        rebuild_ticket_months(institution_id, months_between(first, last))
+    return created
+
+
+def _rebuild_ticket_day_set(institution_id: int, days: list[date]) -> int:
+    """The refresh's unit: scattered days of one month, rebuilt with their month at once
+    (a month summed once, not once per changed day)."""
+    with transaction.atomic():
+        _lock_state(TICKETS_STATE)
+        created = sum(_replace_ticket_days(institution_id, day, day) for day in days)
+        rebuild_ticket_months(institution_id, sorted({month_start(day) for day in days}))
+    return created
 
 
 # --- interaction days ----------------------------------------------------------------------------
@@ -198,8 +270,10 @@ class RollupResult:
 
 
 def _chunks(first: date, last: date) -> Iterable[tuple[date, date]]:
+    """A full rebuild goes one calendar month (or the part of it in range) per transaction:
+    bounded memory, short transactions, and each month summed once."""
     while first <= last:
-        chunk_last = min(last, first + timedelta(days=REBUILD_CHUNK_DAYS - 1))
+        chunk_last = min(last, next_month(first) - timedelta(days=1))
         yield first, chunk_last
         first = chunk_last + timedelta(days=1)
 
@@ -260,9 +334,12 @@ def _refresh_tickets(result: RollupResult, now: datetime) -> None:
     pairs = sorted(changed.annotate(stat_day=chile_day("received_at"))
                    .values_list("institution_id", "stat_day").annotate(newest=Max("updated_at"))
                    .order_by())
+    by_month: dict[tuple[int, date], list[date]] = {}
     for institution_id, day, _newest in pairs:
-        result.ticket_rows += _rebuild_ticket_days(institution_id, day, day)
-        result.ticket_days += 1
+        by_month.setdefault((institution_id, month_start(day)), []).append(day)
+    for (institution_id, _month), days in by_month.items():
+        result.ticket_rows += _rebuild_ticket_day_set(institution_id, days)
+        result.ticket_days += len(days)
     newest = max((stamp for _i, _d, stamp in pairs), default=now)
     _advance_state(TICKETS_STATE, watermark_time=max(now, newest))
 

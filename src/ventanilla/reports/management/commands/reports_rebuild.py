@@ -1,6 +1,7 @@
 """Rebuild the dashboard rollups: every day of a range (``reports_rebuild --from 2025-01-01
 --to 2025-12-31 --institution junaeb``), or one incremental pass (``--refresh``), or the
-incremental pass in a loop (``--refresh --every 60``, what the worker does).
+incremental pass in a loop (``--refresh --every 60``, what the worker does). The month rows
+of every month a rebuilt day falls in are summed again from its days in the same transaction.
 
 A full rebuild is needed after loading tickets with ``received_at`` in the past by a path
 that bypasses ``updated_at`` (a data import), or after a catalog change that the rollups
