@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notifications.conftest import SmtpServer, free_port
+from tests.notifications.conftest import SmtpServer, free_port, running_outbox_sink  # noqa: F401
 
 DOVECOT = "/usr/sbin/dovecot"
 IMAP_USER = "oirs"
@@ -209,25 +209,6 @@ def running_dovecot(settings) -> Iterator[Dovecot]:
     settings.IMAP_USER = IMAP_USER
     settings.IMAP_PASSWORD = IMAP_PASSWORD
     settings.IMAP_MAILBOX = "INBOX"
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@contextmanager
-def running_outbox_sink(settings) -> Iterator[SmtpServer]:
-    """An aiosmtpd server the outbox delivers to (what leaves the platform)."""
-    server = SmtpServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
     try:
         yield server
     finally:

@@ -6,6 +6,8 @@ import email
 import email.policy
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -60,8 +62,9 @@ class SmtpServer:
             self.controller = None
 
 
-@pytest.fixture
-def smtp_server(settings):
+@contextmanager
+def running_outbox_sink(settings) -> Iterator[SmtpServer]:
+    """A real SMTP server the outbox delivers to (what leaves the platform)."""
     server = SmtpServer()
     server.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -76,3 +79,9 @@ def smtp_server(settings):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    with running_outbox_sink(settings) as server:
+        yield server

@@ -12,21 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class TicketDailyStat(models.Model):
-    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE,
-                                    related_name="+")
-    day = models.DateField()  # the day of reception, in Chile
-    channel = models.ForeignKey("catalog.Channel", on_delete=models.CASCADE, related_name="+")
-    is_self_service = models.BooleanField()
-    ticket_type = models.ForeignKey("catalog.TicketType", on_delete=models.CASCADE,
-                                    related_name="+")
-    topic = models.ForeignKey("catalog.Topic", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("catalog.Area", null=True, on_delete=models.CASCADE,
-                             related_name="+")
-    region = models.ForeignKey("core.Region", null=True, on_delete=models.CASCADE,
-                               related_name="+")
-    comuna = models.ForeignKey("core.Comuna", null=True, on_delete=models.CASCADE,
-                               related_name="+")
+class TicketCounts(models.Model):
+    """The counts a ticket rollup row holds (daily and monthly rows alike)."""
+
     received = models.PositiveIntegerField(default=0)
     closed = models.PositiveIntegerField(default=0)  # of those received, closed by now
     # Per answer stage: tickets with that stage's deadline, answered on time, answered late.
@@ -44,6 +32,25 @@ class TicketDailyStat(models.Model):
     answered_72h = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class TicketDailyStat(TicketCounts):
+    institution = models.ForeignKey("catalog.Institution", on_delete=models.CASCADE,
+                                    related_name="+")
+    day = models.DateField()  # the day of reception, in Chile
+    channel = models.ForeignKey("catalog.Channel", on_delete=models.CASCADE, related_name="+")
+    is_self_service = models.BooleanField()
+    ticket_type = models.ForeignKey("catalog.TicketType", on_delete=models.CASCADE,
+                                    related_name="+")
+    topic = models.ForeignKey("catalog.Topic", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("catalog.Area", null=True, on_delete=models.CASCADE,
+                             related_name="+")
+    region = models.ForeignKey("core.Region", null=True, on_delete=models.CASCADE,
+                               related_name="+")
+    comuna = models.ForeignKey("core.Comuna", null=True, on_delete=models.CASCADE,
+                               related_name="+")
+    class Meta:
         indexes = [models.Index(fields=["institution", "day"], name="ticketstat_inst_day")]
         verbose_name = _("resumen diario de requerimientos")
         verbose_name_plural = _("resúmenes diarios de requerimientos")
@@ -52,7 +59,7 @@ class TicketDailyStat(models.Model):
         return f"{self.institution_id} {self.day} {self.channel_id}: {self.received}"
 
 
-class TicketMonthlyStat(models.Model):
+class TicketMonthlyStat(TicketCounts):
     """The days of ``TicketDailyStat`` summed per Chile month, without the comuna: what long
     ranges read (a month's rows instead of thirty days' rows). Rebuilt from the daily rows
     whenever one of its days is rebuilt, so it is exact whenever they are."""
@@ -68,19 +75,6 @@ class TicketMonthlyStat(models.Model):
                              related_name="+")
     region = models.ForeignKey("core.Region", null=True, on_delete=models.CASCADE,
                                related_name="+")
-    received = models.PositiveIntegerField(default=0)
-    closed = models.PositiveIntegerField(default=0)
-    ack_due = models.PositiveIntegerField(default=0)
-    ack_on_time = models.PositiveIntegerField(default=0)
-    ack_late = models.PositiveIntegerField(default=0)
-    plan_due = models.PositiveIntegerField(default=0)
-    plan_on_time = models.PositiveIntegerField(default=0)
-    plan_late = models.PositiveIntegerField(default=0)
-    final_due = models.PositiveIntegerField(default=0)
-    final_on_time = models.PositiveIntegerField(default=0)
-    final_late = models.PositiveIntegerField(default=0)
-    answered_72h = models.PositiveIntegerField(default=0)
-
     class Meta:
         indexes = [models.Index(fields=["institution", "month"], name="ticketmonth_inst_month")]
         verbose_name = _("resumen mensual de requerimientos")
