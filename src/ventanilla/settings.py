@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "ventanilla.notifications",
     "ventanilla.channels",
     "ventanilla.paper",
+    "ventanilla.imports",
     "ventanilla.surveys",
     "ventanilla.reports",
     "ventanilla.routing",

@@ -1,0 +1,1 @@
+"""Bulk import of historical tickets (issue 7)."""
