@@ -38,6 +38,13 @@ def _alert_mail():
     return OutboundMessage.objects.filter(dedupe_key__startswith="sla-")
 
 
+def _folios_in(message, tickets) -> list[str]:
+    """The folios an alert e-mail is about: its one ticket, or each line of a digest."""
+    if message.ticket_id:
+        return [message.ticket.folio]
+    return [t.folio for t in tickets if f"- {t.folio} " in message.body_text]
+
+
 def test_states_and_filters_agree(setup):
     ok = open_ticket(setup, received_at=RECEIVED)
     risky = open_ticket(setup, received_at=RECEIVED - timedelta(hours=60))
@@ -111,6 +118,48 @@ def test_sweep_skips_paused_closed_and_other_institutions(setup, other_catalog):
     assert not _alert_mail().exists()
 
 
+def test_tickets_crossing_together_make_one_digest_per_recipient(setup):
+    tickets = [open_ticket(setup, received_at=RECEIVED + timedelta(minutes=n)) for n in range(3)]
+    counts = sla_sweep(now=RECEIVED + timedelta(hours=100))
+    assert counts == {"at_risk": 0, "breached": 3, "emails": 3, "skipped": 0}
+    assert sorted(_alert_mail().values_list("recipient", flat=True)) == [
+        "pae@example.cl", "sup1@example.cl", "sup2@example.cl"]
+    digest = _alert_mail().get(recipient="pae@example.cl")
+    assert digest.ticket_id is None and digest.dedupe_key.startswith("sla-digest-breached-")
+    assert "Vencido" in digest.subject and "3 requerimientos" in digest.subject
+    assert _folios_in(digest, tickets) == [t.folio for t in tickets]  # oldest deadline first
+    assert f"/consola/r/{tickets[0].folio}/" in digest.body_text
+    assert "?sla=breached" in digest.body_text
+    assert "Juana" not in digest.body_text  # no personal data in the alert
+    # Each ticket still gets its own timeline event, and nothing is raised twice.
+    assert all(t.events.filter(kind=EventKind.SLA_ALERT).count() == 1 for t in tickets)
+    assert sla_sweep(now=RECEIVED + timedelta(hours=101))["emails"] == 0
+
+
+def test_a_conflicting_chunk_is_retried_ticket_by_ticket(setup, monkeypatch):
+    """Where rows cannot be locked (SQLite) another sweep may insert one of the chunk's
+    alerts first: the chunk rolls back whole and each ticket is tried alone."""
+    from django.db import IntegrityError
+
+    from ventanilla.sla import services
+
+    tickets = [open_ticket(setup, received_at=RECEIVED) for _ in range(3)]
+    real = services._raise_alerts
+
+    def conflict_on_chunks(ticket_ids, *args):
+        if len(ticket_ids) > 1:
+            SlaAlert.objects.create(ticket_id=ticket_ids[0], stage="plan", threshold="breached")
+            raise IntegrityError("sla_alert_once")
+        return real(ticket_ids, *args)
+
+    monkeypatch.setattr(services, "_raise_alerts", conflict_on_chunks)
+    counts = sla_sweep(now=RECEIVED + timedelta(hours=100))
+    assert counts["breached"] == 2 and counts["skipped"] == 1
+    assert SlaAlert.objects.filter(ticket__in=tickets).count() == 3
+    assert not tickets[0].events.filter(kind=EventKind.SLA_ALERT).exists()
+    assert all(t.events.filter(kind=EventKind.SLA_ALERT).count() == 1 for t in tickets[1:])
+
+
 def test_sweep_works_through_a_backlog_in_batches(setup):
     tickets = [open_ticket(setup, received_at=RECEIVED) for _ in range(5)]
     now = RECEIVED + timedelta(hours=100)
@@ -158,5 +207,9 @@ def test_concurrent_sweeps_alert_once():
     assert not errors
     assert sum(r["breached"] for r in results) == 4
     assert SlaAlert.objects.filter(ticket__in=tickets).count() == 4
-    assert _alert_mail().count() == 8
-    assert sum(r["emails"] for r in results) == 8
+    # However the three sweeps shared the tickets, each recipient hears of each ticket once.
+    assert sum(r["emails"] for r in results) == _alert_mail().count()
+    for recipient in ("pae@example.cl", "sup1@example.cl"):
+        told = [folio for message in _alert_mail().filter(recipient=recipient)
+                for folio in _folios_in(message, tickets)]
+        assert sorted(told) == sorted(ticket.folio for ticket in tickets)

@@ -3,7 +3,7 @@ deadline, pause and resume, and the sweep that raises alerts (escalation).
 
 The functions that take a ticket run inside the caller's transaction (the intake service or
 a lifecycle service, which hold the ticket's row lock) and save only the fields they change.
-``sla_sweep`` is a use case of its own: one short transaction per alert.
+``sla_sweep`` is a use case of its own: one short transaction per chunk of alerts.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ DEFAULT_AT_RISK_RATIO = Decimal("0.75")
 # Without a policy: the plan ("next steps") is due within 72 hours, or with the final answer
 # when the type's own term is shorter.
 FALLBACK_PLAN_HOURS = 72
-SWEEP_BATCH = 500
+SWEEP_BATCH = 500  # tickets per institution and threshold per run
+SWEEP_CHUNK = 200  # tickets per alert transaction
 
 
 # --- calendar and policy -------------------------------------------------------------------------
@@ -315,20 +316,28 @@ def sla_resume(*, ticket: Ticket, at: datetime) -> None:
 
 # --- the sweep (escalation) ----------------------------------------------------------------------
 
-def _alert_recipients(ticket: Ticket) -> list[tuple[str, str]]:
-    """(dedupe suffix, address): the area's mailbox and each active supervisor."""
+def _supervisor_recipients(institution_id: int) -> list[tuple[str, str]]:
+    """(dedupe suffix, address) of each active supervisor of the institution."""
+    supervisors = (Membership.objects.filter(
+        institution_id=institution_id, role=Role.SUPERVISOR, is_active=True,
+        user__is_active=True).select_related("user").order_by("user_id"))
+    return [(f"user-{membership.user_id}", membership.user.email)
+            for membership in supervisors if membership.user.email]
+
+
+def _alert_recipients(ticket: Ticket,
+                      supervisors: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """(dedupe suffix, address): the area's mailbox and each active supervisor, once each."""
     recipients: list[tuple[str, str]] = []
     if ticket.area_id and ticket.area.email:
         recipients.append((f"area-{ticket.area_id}", ticket.area.email))
-    supervisors = (Membership.objects.filter(
-        institution_id=ticket.institution_id, role=Role.SUPERVISOR, is_active=True,
-        user__is_active=True).select_related("user").order_by("user_id"))
+    if supervisors is None:
+        supervisors = _supervisor_recipients(ticket.institution_id)
     seen = {address.lower() for _key, address in recipients}
-    for membership in supervisors:
-        address = membership.user.email
-        if address and address.lower() not in seen:
+    for key, address in supervisors:
+        if address.lower() not in seen:
             seen.add(address.lower())
-            recipients.append((f"user-{membership.user_id}", address))
+            recipients.append((key, address))
     return recipients
 
 
@@ -358,60 +367,121 @@ def _candidates(threshold: str, now: datetime, institution_id: int, limit: int) 
     return list(tickets.values_list("pk", flat=True)[:limit])
 
 
-def _raise_alert(ticket_id: int, threshold: str, now: datetime) -> int | None:
-    """One alert in its own transaction. Returns the number of e-mails queued, or None when
-    there was nothing to do (answered meanwhile, or another sweep raised it first)."""
-    with transaction.atomic():
-        ticket = (Ticket.objects.select_for_update(of=("self",))
-                  .select_related("area", "ticket_type", "topic", "topic__parent", "institution")
-                  .filter(pk=ticket_id).first())
-        if ticket is None or ticket.status not in OPEN_STATUSES or ticket.paused_at:
-            return None
-        stage = pending_stage(ticket)
-        if stage is None or ticket.next_due_at is None:
-            return None
-        breached = ticket.next_due_at < now
-        if threshold == AlertThreshold.BREACHED and not breached:
-            return None
-        if threshold == AlertThreshold.AT_RISK and (
-                breached or ticket.at_risk_at is None or ticket.at_risk_at > now):
-            return None
-        try:
-            with transaction.atomic():  # the unique constraint is the guard against a race
-                SlaAlert.objects.create(ticket=ticket, stage=stage, threshold=threshold)
-        except IntegrityError:
-            return None
-        stage_label = ResponseStage(stage).label
-        threshold_label = AlertThreshold(threshold).label
-        TicketEvent.objects.create(
-            ticket=ticket, kind=EventKind.SLA_ALERT, created_at=now, is_public=False,
-            body=_("%(threshold)s: %(stage)s, plazo %(due)s.") % {
-                "threshold": threshold_label, "stage": stage_label,
-                "due": timezone.localtime(ticket.next_due_at).strftime("%d-%m-%Y %H:%M")},
-            data={"stage": stage, "threshold": threshold,
-                  "due": ticket.next_due_at.isoformat()},
-        )
-        queued = 0
-        for key, address in _alert_recipients(ticket):
+def _alert_stage(ticket: Ticket, threshold: str, now: datetime) -> str | None:
+    """The stage ``ticket`` (read under its row lock) needs a ``threshold`` alert for at
+    ``now``, or None: answered meanwhile, paused, closed, or not (or no longer only) at risk."""
+    if ticket.status not in OPEN_STATUSES or ticket.paused_at:
+        return None
+    stage = pending_stage(ticket)
+    if stage is None or ticket.next_due_at is None:
+        return None
+    breached = ticket.next_due_at < now
+    if threshold == AlertThreshold.BREACHED:
+        return stage if breached else None
+    if breached or ticket.at_risk_at is None or ticket.at_risk_at > now:
+        return None
+    return stage
+
+
+def _alert_event(ticket: Ticket, stage: str, threshold: str, now: datetime) -> TicketEvent:
+    return TicketEvent(
+        ticket=ticket, kind=EventKind.SLA_ALERT, created_at=now, is_public=False,
+        body=_("%(threshold)s: %(stage)s, plazo %(due)s.") % {
+            "threshold": AlertThreshold(threshold).label, "stage": ResponseStage(stage).label,
+            "due": timezone.localtime(ticket.next_due_at).strftime("%d-%m-%Y %H:%M")},
+        data={"stage": stage, "threshold": threshold, "due": ticket.next_due_at.isoformat()},
+    )
+
+
+def _queue_alert_mail(raised: list[tuple[Ticket, str, SlaAlert]], threshold: str,
+                      supervisors: list[tuple[str, str]]) -> int:
+    """E-mail the alerts of one transaction: each recipient gets one message, about its one
+    ticket (the editable ``sla_alert`` template) or listing all of them (a digest), so a
+    morning when 300 tickets of an area cross their deadline is one e-mail, not 300.
+    Returns the number of messages queued."""
+    by_recipient: dict[tuple[str, str], list[tuple[Ticket, str, SlaAlert]]] = {}
+    for ticket, stage, alert in raised:
+        for recipient in _alert_recipients(ticket, supervisors):
+            by_recipient.setdefault(recipient, []).append((ticket, stage, alert))
+    threshold_label = AlertThreshold(threshold).label
+    queued = 0
+    for (key, address), items in by_recipient.items():
+        if len(items) == 1:
+            ticket, stage, _alert = items[0]
             message = outbox_enqueue_email(
                 dedupe_key=f"sla-{ticket.pk}-{stage}-{threshold}-{key}", recipient=address,
                 template="sla_alert", institution=ticket.institution, ticket=ticket,
-                context={"ticket": ticket, "stage_label": stage_label,
+                context={"ticket": ticket, "stage_label": ResponseStage(stage).label,
                          "threshold": threshold, "threshold_label": threshold_label,
                          "due": ticket.next_due_at},
             )
-            queued += message is not None
-        return queued
+        else:
+            items.sort(key=lambda item: (item[0].next_due_at, item[0].pk))
+            institution = items[0][0].institution
+            message = outbox_enqueue_email(
+                # The alerts are new in this transaction, so their ids name this digest.
+                dedupe_key=f"sla-digest-{threshold}-{key}-{min(a.pk for _t, _s, a in items)}",
+                recipient=address, template="sla_alert_digest", institution=institution,
+                context={"institution": institution, "threshold": threshold,
+                         "threshold_label": threshold_label, "count": len(items),
+                         "alerts": [{"ticket": ticket, "stage_label": ResponseStage(stage).label,
+                                     "due": ticket.next_due_at}
+                                    for ticket, stage, _alert in items]},
+            )
+        queued += message is not None
+    return queued
+
+
+def _raise_alerts(ticket_ids: list[int], threshold: str, now: datetime,
+                  supervisors: list[tuple[str, str]]) -> tuple[int, int]:
+    """The alerts of a chunk of candidates in one transaction: lock the tickets (skipping
+    those another transaction holds: an answer being sent, or another sweep), check each again
+    under the lock, insert the alerts and timeline events in bulk and queue the e-mails.
+    Returns (alerts raised, e-mails queued)."""
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("area", "ticket_type", "topic", "topic__parent", "institution")
+            .filter(pk__in=ticket_ids).order_by("pk"))
+        due = [(ticket, stage) for ticket in tickets
+               if (stage := _alert_stage(ticket, threshold, now)) is not None]
+        already = set(SlaAlert.objects.filter(
+            ticket_id__in=[ticket.pk for ticket, _stage in due], threshold=threshold,
+        ).values_list("ticket_id", "stage"))
+        due = [(ticket, stage) for ticket, stage in due if (ticket.pk, stage) not in already]
+        if not due:
+            return 0, 0
+        # The row locks make a concurrent insert of the same alert impossible on PostgreSQL;
+        # the unique constraint still stands guard (SQLite has no row locks): a conflict
+        # rolls this chunk back and the caller retries it ticket by ticket.
+        alerts = SlaAlert.objects.bulk_create(
+            [SlaAlert(ticket=ticket, stage=stage, threshold=threshold) for ticket, stage in due])
+        TicketEvent.objects.bulk_create(
+            [_alert_event(ticket, stage, threshold, now) for ticket, stage in due])
+        raised = [(ticket, stage, alert) for (ticket, stage), alert in zip(due, alerts,
+                                                                           strict=True)]
+        return len(raised), _queue_alert_mail(raised, threshold, supervisors)
+
+
+def _raise_alert_alone(ticket_id: int, threshold: str, now: datetime,
+                       supervisors: list[tuple[str, str]]) -> tuple[int, int]:
+    """One ticket's alert in its own transaction; a concurrent sweep that raised it first
+    makes this a no-op through the unique constraint."""
+    try:
+        return _raise_alerts([ticket_id], threshold, now, supervisors)
+    except IntegrityError:
+        return 0, 0
 
 
 def sla_sweep(*, now: datetime | None = None, institution: Institution | None = None,
               batch: int = SWEEP_BATCH) -> dict:
     """Raise the alerts due at ``now``: at-risk and breached tickets whose current stage has
-    no alert of that threshold yet. Each alert is one transaction with its timeline event and
-    one e-mail per recipient (area mailbox, active supervisors) through the outbox. Running
-    it again, or two sweeps at once, raises each (ticket, stage, threshold) alert once.
-    At most ``batch`` tickets per institution and threshold per run; the rest wait for the
-    next run (alerted tickets no longer match, so the backlog drains)."""
+    no alert of that threshold yet. Alerts go in chunks of ``SWEEP_CHUNK`` tickets, each one
+    transaction with the alerts, their timeline events and the e-mails to the area mailboxes
+    and active supervisors through the outbox (one message per recipient and chunk).
+    Running it again, or two sweeps at once, raises each (ticket, stage, threshold) alert
+    once. At most ``batch`` tickets per institution and threshold per run; the rest wait for
+    the next run (alerted tickets no longer match, so the backlog drains)."""
     now = now or timezone.now()
     # Per institution, so each candidate query is a range scan of the
     # (institution, status, next_due_at) index.
@@ -419,14 +489,23 @@ def sla_sweep(*, now: datetime | None = None, institution: Institution | None = 
                        else list(Institution.objects.order_by("pk").values_list("pk", flat=True)))
     counts = {"at_risk": 0, "breached": 0, "emails": 0, "skipped": 0}
     for institution_id in institution_ids:
+        supervisors = None
         for threshold in (AlertThreshold.BREACHED, AlertThreshold.AT_RISK):
-            for ticket_id in _candidates(threshold, now, institution_id, batch):
-                queued = _raise_alert(ticket_id, threshold, now)
-                if queued is None:
-                    counts["skipped"] += 1
-                else:
-                    counts[str(threshold)] += 1
-                    counts["emails"] += queued
+            candidates = _candidates(threshold, now, institution_id, batch)
+            if candidates and supervisors is None:
+                supervisors = _supervisor_recipients(institution_id)
+            for start in range(0, len(candidates), SWEEP_CHUNK):
+                chunk = candidates[start:start + SWEEP_CHUNK]
+                try:
+                    raised, emails = _raise_alerts(chunk, threshold, now, supervisors)
+                except IntegrityError:
+                    raised = emails = 0
+                    for ticket_id in chunk:
+                        one, mails = _raise_alert_alone(ticket_id, threshold, now, supervisors)
+                        raised, emails = raised + one, emails + mails
+                counts[str(threshold)] += raised
+                counts["emails"] += emails
+                counts["skipped"] += len(chunk) - raised
     if counts["at_risk"] or counts["breached"]:
         logger.info("sla sweep: %s", counts)
     return counts
