@@ -213,3 +213,48 @@ def test_concurrent_sweeps_alert_once():
         told = [folio for message in _alert_mail().filter(recipient=recipient)
                 for folio in _folios_in(message, tickets)]
         assert sorted(told) == sorted(ticket.folio for ticket in tickets)
+
+
+def test_after_a_complete_sweep_only_new_crossings_and_changes_are_read(setup):
+    """The second sweep reads only tickets whose moment came after the first one, or that
+    changed since: an old breach without an alert (rows loaded by SQL, say) waits for a
+    full sweep, while a deadline moved into the past through the services is found."""
+    from ventanilla.sla.models import SweepMark
+
+    first = RECEIVED + timedelta(hours=100)
+    assert sla_sweep(now=first)["breached"] == 0
+    assert SweepMark.objects.get(institution=setup["institution"]).swept_until == first
+
+    loaded = open_ticket(setup, received_at=RECEIVED)
+    # As if bulk-loaded long ago: its deadline and updated_at are both before the window.
+    Ticket.objects.filter(pk=loaded.pk).update(updated_at=RECEIVED)
+    crossing = open_ticket(setup, received_at=RECEIVED + timedelta(hours=40))  # due at 112 h
+    Ticket.objects.filter(pk=crossing.pk).update(updated_at=RECEIVED)
+    later = RECEIVED + timedelta(hours=113)
+    assert sla_sweep(now=later)["breached"] == 1
+    assert SlaAlert.objects.filter(ticket=crossing, threshold="breached").exists()
+    assert not SlaAlert.objects.filter(ticket=loaded).exists()
+
+    counts = sla_sweep(now=later + timedelta(minutes=5), full=True)
+    assert counts["breached"] == 1
+    assert SlaAlert.objects.filter(ticket=loaded, threshold="breached").exists()
+
+
+def test_a_sweep_cut_short_by_its_batch_does_not_move_the_mark(setup):
+    from ventanilla.sla.models import SweepMark
+
+    [open_ticket(setup, received_at=RECEIVED) for _ in range(3)]
+    now = RECEIVED + timedelta(hours=100)
+    assert sla_sweep(now=now, batch=2)["breached"] == 2
+    assert not SweepMark.objects.exists()
+    # The ticket left behind is found by the next run even an hour later.
+    assert sla_sweep(now=now + timedelta(hours=1), batch=2)["breached"] == 1
+    assert SweepMark.objects.get().swept_until == now + timedelta(hours=1)
+
+
+def test_a_sweep_at_an_earlier_moment_looks_at_everything(setup):
+    ticket = open_ticket(setup, received_at=RECEIVED)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=RECEIVED)
+    sla_sweep(now=RECEIVED + timedelta(hours=500))  # far ahead: alerts the ticket
+    SlaAlert.objects.all().delete()
+    assert sla_sweep(now=RECEIVED + timedelta(hours=100))["breached"] == 1

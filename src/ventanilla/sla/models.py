@@ -135,3 +135,22 @@ class SlaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.stage} {self.threshold}"
+
+
+class SweepMark(models.Model):
+    """How far the sweep has looked for an institution: every threshold crossed before
+    ``swept_until`` has its alert. The next sweep then only reads tickets whose deadline or
+    risk moment came after it, or that changed since (``updated_at``), instead of every
+    breached ticket of the backlog."""
+
+    institution = models.OneToOneField(
+        "catalog.Institution", on_delete=models.CASCADE, related_name="+"
+    )
+    swept_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("avance del barrido de plazos")
+        verbose_name_plural = _("avance del barrido de plazos")
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} {self.swept_until:%Y-%m-%d %H:%M}"

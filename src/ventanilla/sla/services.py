@@ -34,6 +34,7 @@ from ventanilla.sla.models import (
     CalendarSettings,
     SlaAlert,
     SlaPolicy,
+    SweepMark,
 )
 from ventanilla.tickets.models import (
     OPEN_STATUSES,
@@ -63,6 +64,9 @@ DEFAULT_AT_RISK_RATIO = Decimal("0.75")
 FALLBACK_PLAN_HOURS = 72
 SWEEP_BATCH = 500  # tickets per institution and threshold per run
 SWEEP_CHUNK = 200  # tickets per alert transaction
+# Re-read what changed shortly before the last sweep: a transaction that moved a deadline
+# may commit after that sweep looked.
+SWEEP_OVERLAP = timedelta(minutes=10)
 
 
 # --- calendar and policy -------------------------------------------------------------------------
@@ -354,17 +358,37 @@ def _stage_case():
     )
 
 
-def _candidates(threshold: str, now: datetime, institution_id: int, limit: int) -> list[int]:
+def _candidates(threshold: str, now: datetime, institution_id: int, limit: int,
+                since: datetime | None = None) -> list[int]:
+    """Tickets that may need a ``threshold`` alert at ``now``. With ``since`` (the last
+    complete sweep, minus an overlap), only those whose moment came after it or that changed
+    since: a backlog of tickets breached and alerted long ago is not read again each run."""
     tickets = Ticket.objects.filter(institution_id=institution_id, status__in=OPEN_STATUSES,
                                     paused_at__isnull=True)
     if threshold == AlertThreshold.BREACHED:
         tickets = tickets.filter(next_due_at__lt=now).order_by("next_due_at", "pk")
+        moment = "next_due_at"
     else:  # at risk but not yet breached (a breached ticket gets the breach alert only)
         tickets = tickets.filter(at_risk_at__lte=now, next_due_at__gte=now).order_by(
             "at_risk_at", "pk")
+        moment = "at_risk_at"
+    if since is not None:
+        # A deadline that moved into the past (a stage answered late, a reopening) stamps
+        # updated_at, so it is found here too.
+        tickets = tickets.filter(Q(**{f"{moment}__gte": since}) | Q(updated_at__gte=since))
     tickets = tickets.annotate(sla_stage=_stage_case()).exclude(Exists(SlaAlert.objects.filter(
         ticket=OuterRef("pk"), stage=OuterRef("sla_stage"), threshold=threshold)))
     return list(tickets.values_list("pk", flat=True)[:limit])
+
+
+def _sweep_since(institution_id: int, now: datetime) -> datetime | None:
+    """Where this sweep may start looking, or None for a full look: the first sweep, and any
+    sweep at a moment before the last one (a clock set back, or a replay)."""
+    swept_until = (SweepMark.objects.filter(institution_id=institution_id)
+                   .values_list("swept_until", flat=True).first())
+    if swept_until is None or swept_until > now:
+        return None
+    return swept_until - SWEEP_OVERLAP
 
 
 def _alert_stage(ticket: Ticket, threshold: str, now: datetime) -> str | None:
@@ -474,14 +498,16 @@ def _raise_alert_alone(ticket_id: int, threshold: str, now: datetime,
 
 
 def sla_sweep(*, now: datetime | None = None, institution: Institution | None = None,
-              batch: int = SWEEP_BATCH) -> dict:
+              batch: int = SWEEP_BATCH, full: bool = False) -> dict:
     """Raise the alerts due at ``now``: at-risk and breached tickets whose current stage has
     no alert of that threshold yet. Alerts go in chunks of ``SWEEP_CHUNK`` tickets, each one
     transaction with the alerts, their timeline events and the e-mails to the area mailboxes
     and active supervisors through the outbox (one message per recipient and chunk).
     Running it again, or two sweeps at once, raises each (ticket, stage, threshold) alert
     once. At most ``batch`` tickets per institution and threshold per run; the rest wait for
-    the next run (alerted tickets no longer match, so the backlog drains)."""
+    the next run (alerted tickets no longer match, so the backlog drains). After a run that
+    left nothing behind, the next one only reads what crossed or changed since (``SweepMark``);
+    ``full`` looks at every open ticket again."""
     now = now or timezone.now()
     # Per institution, so each candidate query is a range scan of the
     # (institution, status, next_due_at) index.
@@ -490,8 +516,11 @@ def sla_sweep(*, now: datetime | None = None, institution: Institution | None = 
     counts = {"at_risk": 0, "breached": 0, "emails": 0, "skipped": 0}
     for institution_id in institution_ids:
         supervisors = None
+        since = None if full else _sweep_since(institution_id, now)
+        drained = True
         for threshold in (AlertThreshold.BREACHED, AlertThreshold.AT_RISK):
-            candidates = _candidates(threshold, now, institution_id, batch)
+            candidates = _candidates(threshold, now, institution_id, batch, since)
+            drained = drained and len(candidates) < batch
             if candidates and supervisors is None:
                 supervisors = _supervisor_recipients(institution_id)
             for start in range(0, len(candidates), SWEEP_CHUNK):
@@ -506,6 +535,9 @@ def sla_sweep(*, now: datetime | None = None, institution: Institution | None = 
                 counts[str(threshold)] += raised
                 counts["emails"] += emails
                 counts["skipped"] += len(chunk) - raised
+        if drained:  # what was left for the next run must stay inside its window
+            SweepMark.objects.update_or_create(institution_id=institution_id,
+                                               defaults={"swept_until": now})
     if counts["at_risk"] or counts["breached"]:
         logger.info("sla sweep: %s", counts)
     return counts

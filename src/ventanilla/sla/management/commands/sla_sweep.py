@@ -2,6 +2,8 @@
 
 ``python -m ventanilla sla_sweep --every 60`` runs until SIGTERM or SIGINT (it stops between
 two rounds). Each alert is raised once however often, or however many copies, run.
+``--full`` reads every open ticket instead of what changed since the last complete sweep
+(after loading tickets with SQL, for instance).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ class Command(BaseCommand):
             "--every", type=float, default=0, metavar="SECONDS",
             help="Repeat every SECONDS until SIGTERM/SIGINT (default: run once).",
         )
+        parser.add_argument("--full", action="store_true",
+                            help="Look at every open ticket, not only what changed since.")
 
-    def handle(self, *args, every: float = 0, **options):
+    def handle(self, *args, every: float = 0, full: bool = False, **options):
         if every < 0:
             raise CommandError("--every must be zero or positive.")
         if not every:
-            counts = sla_sweep()
+            counts = sla_sweep(full=full)
             self.stdout.write(
                 "sla sweep: {at_risk} at risk, {breached} breached, {emails} e-mail(s)".format(
                     **counts))
