@@ -1,10 +1,18 @@
 """Dashboard figures over the rollups of ~2 million tickets (3 years), timed per figure.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dash .venv/bin/python \
-        bench/bench_dashboard.py [--tickets 2000000] [--years 3] [--open 20000] [--repeat 5]
+        bench/bench_dashboard.py [--tickets 20000] [--years 3] [--repeat 5] \
+        [--source tickets|rollups] [--slug bench-inbox --reuse]
 
-Without ``DATABASE_URL`` it runs on a throw-away SQLite file. It migrates the database,
-builds one institution's ``TicketDailyStat`` / ``InteractionDailyStat`` rows directly (as
+Without ``DATABASE_URL`` it runs on a throw-away SQLite file. It migrates the database.
+
+``--source tickets`` (the default): real ticket and interaction rows from the generator
+(``bench/generate.py``), then the rollups built from them by the platform's own
+``rollup_rebuild`` (timed: it is what an installation runs after an import), then the figures.
+``--reuse --slug S`` times an institution a previous run (or ``bench_inbox.py --keep``) left.
+
+``--source rollups``: the quick path that skips the tickets: it builds one institution's
+``TicketDailyStat`` / ``InteractionDailyStat`` rows directly (as
 ``rollup_rebuild`` would for that many tickets, with a realistic spread: the demo's channel
 shares, skewed topics, each topic's area but ~10 % derived elsewhere, comunas within their
 region, weekends quieter), sums them into the month rows with the service the rebuild uses
@@ -19,12 +27,9 @@ older ``reports/selectors.py``) on the same data.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -33,8 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import common  # noqa: E402
 
 SLUG = "bench-dashboard"
+GENERATED_SLUG = "bench-dashboard-tickets"
 TYPE_WEIGHTS = {"reclamo": 55, "consulta": 35, "sugerencia": 6, "felicitacion": 4}
 PROGRAMS, PRODUCTS_PER_PROGRAM = 10, 4
 DERIVED_SHARE = 0.10  # tickets moved to another area than their topic's
@@ -43,7 +52,7 @@ NO_TERRITORY_SHARE = 0.04  # tickets whose person gave no comuna
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=2_000_000)
+    parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--open", dest="open_tickets", type=int, default=20_000)
     parser.add_argument("--interactions-per-ticket", type=float, default=4.0)
@@ -55,24 +64,13 @@ def parse_args() -> argparse.Namespace:
                         help="Time the data a --keep run left, without building it again.")
     parser.add_argument("--selectors", default="ventanilla.reports.selectors",
                         help="Module with the figure functions to time (dotted path).")
+    parser.add_argument("--source", choices=("tickets", "rollups"), default="tickets",
+                        help="Real generated tickets + rollup_rebuild, or rollups directly.")
+    parser.add_argument("--slug", default=GENERATED_SLUG,
+                        help="Institution of the generated tickets (--source tickets).")
     parser.add_argument("--runs", default="",
                         help="Comma-separated filter sets to time (default: all).")
     return parser.parse_args()
-
-
-def setup_django() -> str | None:
-    scratch = None
-    if not os.environ.get("DATABASE_URL"):
-        scratch = tempfile.mkdtemp(prefix="bench-dashboard-")
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ventanilla.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return scratch
 
 
 def zipf_weights(count: int, exponent: float = 1.0) -> list[float]:
@@ -224,14 +222,14 @@ def build_open_tickets(catalog: dict, args, rng: random.Random, last: date) -> N
     Ticket.objects.bulk_create(rows, batch_size=2000)
 
 
-def existing_catalog() -> dict:
+def existing_catalog(slug: str = SLUG) -> dict:
     from django.db.models import Sum
 
     from ventanilla.catalog.models import Area, Channel, Institution, TicketType
     from ventanilla.core.models import Comuna
     from ventanilla.reports.models import TicketDailyStat
 
-    institution = Institution.objects.get(slug=SLUG)
+    institution = Institution.objects.get(slug=slug)
     busiest = (TicketDailyStat.objects.filter(institution=institution, comuna__isnull=False)
                .values("comuna_id", "region_id").annotate(n=Sum("received")).order_by("-n")
                .first())
@@ -289,6 +287,40 @@ def cleanup() -> None:
     institution.delete()
 
 
+def generated_tickets(args) -> tuple[dict, dict]:
+    """The generated institution (made now, or left by an earlier run with --reuse) and its
+    rollups rebuilt from the tickets by ``rollup_rebuild``, timed."""
+    import generate
+    from django.db import connection
+
+    from ventanilla.catalog.models import Institution
+    from ventanilla.reports.services import rollup_rebuild
+    from ventanilla.tickets.models import OPEN_STATUSES, Ticket
+
+    generation: dict = {"reused": True}
+    if not (args.reuse and Institution.objects.filter(slug=args.slug).exists()):
+        generate.drop(args.slug)
+        common.progress(f"generating {args.tickets:,} tickets…")
+        generation = generate.generate(
+            tickets=args.tickets, seed=args.seed, institution_slug=args.slug,
+            years=args.years, interactions_per_ticket=args.interactions_per_ticket,
+            events=False, progress=True)
+    institution = Institution.objects.get(slug=args.slug)
+    common.progress("rebuilding the rollups from the tickets…")
+    started = time.perf_counter()
+    result = rollup_rebuild(institution=institution)
+    seconds = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    tickets = Ticket.objects.filter(institution=institution)
+    generation["tickets"] = tickets.count()
+    generation["open_tickets"] = tickets.filter(status__in=OPEN_STATUSES).count()
+    rebuild = {"seconds": round(seconds, 1), **vars(result),
+               "tickets_per_second": round(generation["tickets"] / seconds)}
+    return generation, rebuild
+
+
 def time_figures(filters, repeat: int, selectors_module: str) -> dict:
     import importlib
 
@@ -335,7 +367,7 @@ def time_figures(filters, repeat: int, selectors_module: str) -> dict:
 
 def main() -> None:
     args = parse_args()
-    scratch = setup_django()
+    scratch = common.setup_django()
     from django.db import connection
 
     from ventanilla.reports.models import ComunaMonthlyStat, TicketMonthlyStat
@@ -343,8 +375,15 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
+    generation = rebuild = None
     try:
-        if args.reuse:
+        if args.source == "tickets":
+            generation, rebuild = generated_tickets(args)
+            catalog = existing_catalog(args.slug)
+            ticket_rows, interaction_rows, first, last = existing_rollups(catalog)
+            args.open_tickets = generation["open_tickets"]
+            args.tickets = generation["tickets"]
+        elif args.reuse:
             catalog = existing_catalog()
             ticket_rows, interaction_rows, first, last = existing_rollups(catalog)
         else:
@@ -389,16 +428,25 @@ def main() -> None:
             "interaction_rollup_rows": interaction_rows,
             "open_tickets": args.open_tickets,
             "build_seconds": build_seconds,
+            "source": args.source,
+            "generation": generation,
+            "rollup_rebuild": rebuild,
             "median_ms": timings,
             "ratio_to_slowest_figure": {
                 name: {key: round(ms / slowest, 3) for key, ms in run.items()
                        if key not in ("whole_dashboard", "whole_dashboard_queries")}
                 for name, run in timings.items()},
         }
-        print(json.dumps(report, indent=2))
+        report = {"environment": common.environment(), **report}
+        common.emit(report)
     finally:
         if not args.keep:
-            cleanup()
+            if args.source == "tickets":
+                import generate
+
+                generate.drop(args.slug)
+            else:
+                cleanup()
         if scratch:
             import shutil
 
