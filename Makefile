@@ -15,6 +15,7 @@ help:
 	@echo "make run    install everything, migrate SQLite, load demo data, start web + worker"
 	@echo "make test   install everything and run the whole suite (DATABASE_URL=postgres://… for PostgreSQL)"
 	@echo "make lint   ruff"
+	@echo "make bench  every benchmark at a small size on PostgreSQL (JSON in var/bench/)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,8 +61,11 @@ test: install browser-deps mail-deps lint
 lint: install
 	$(PY) -m ruff check src tests bench
 
+# Every benchmark at its small default size, one at a time, on PostgreSQL (a database of its
+# own, created when missing). Large sizes: bench/RESULTS.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ventanilla_bench
 bench: install
-	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(PY) $$b; done; else echo "no benchmarks yet"; fi
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run_all.py
 
 # Regenerate the English catalogue (needs GNU gettext: apt-get install gettext).
 messages: install
