@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -133,7 +133,34 @@ def _ticket_aggregates() -> dict:
     return aggregates
 
 
-def _ticket_rows(institution_id: int, first: date, last: date) -> list[TicketDailyStat]:
+def _insert_grouped(model, groups, *, constants: dict, columns: dict[str, str],
+                    params: tuple = ()) -> int:
+    """``INSERT INTO <model's table> SELECT … FROM (<groups>)``: an aggregate goes from the
+    source table into its rollup inside the database, without a round trip of every row
+    through Python (a three-year rebuild of millions of tickets writes millions of rows).
+    ``constants``: column → value; ``columns``: column → SQL over the ``grouped`` subquery
+    (whose columns are named after the ``values()``/``annotate()`` keys); ``params`` belong
+    to those SQL snippets."""
+    sql, group_params = groups.query.sql_with_params()
+    quote = connection.ops.quote_name
+    targets = [*constants, *columns]
+    selects = ["%s"] * len(constants) + list(columns.values())
+    # Table and column names come from the models; every value is a parameter.
+    statement = (f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+                 f"({', '.join(quote(column) for column in targets)}) "
+                 f"SELECT {', '.join(selects)} FROM ({sql}) AS grouped")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*constants.values(), *params, *group_params])
+        return cursor.rowcount
+
+
+def _grouped(names: Iterable[str]) -> dict[str, str]:
+    return {name: f"grouped.{connection.ops.quote_name(name)}" for name in names}
+
+
+def _replace_ticket_days(institution_id: int, first: date, last: date) -> int:
+    TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=first,
+                                   day__lte=last).delete()
     start, end = day_range(first, last)
     tickets = Ticket.objects.filter(institution_id=institution_id, received_at__gte=start,
                                     received_at__lt=end)
@@ -143,23 +170,20 @@ def _ticket_rows(institution_id: int, first: date, last: date) -> list[TicketDai
                                               output_field=DateTimeField()),
         **{f"rollup_{stage}_answered": answered_expression(stage) for stage in STAGES},
     )
+    aggregates = _ticket_aggregates()
     groups = (tickets.annotate(stat_day=chile_day("received_at"))
-              .values("stat_day", *TICKET_DIMENSIONS)
-              .annotate(**_ticket_aggregates()).order_by())
-    assisted = dict(Channel.objects.values_list("pk", "is_assisted"))
-    return [
-        TicketDailyStat(institution_id=institution_id, day=group.pop("stat_day"),
-                        is_self_service=not assisted[group["channel_id"]], **group)
-        for group in groups
-    ]
-
-
-def _replace_ticket_days(institution_id: int, first: date, last: date) -> int:
-    TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=first,
-                                   day__lte=last).delete()
-    rows = _ticket_rows(institution_id, first, last)
-    TicketDailyStat.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+              .values("stat_day", *TICKET_DIMENSIONS).annotate(**aggregates).order_by())
+    # Self-service or assisted is the channel's; one CASE over the few assisted channels.
+    assisted = list(Channel.objects.filter(is_assisted=True).values_list("pk", flat=True))
+    self_service = "TRUE"
+    if assisted:
+        self_service = (f"CASE WHEN grouped.channel_id IN ({', '.join(['%s'] * len(assisted))})"
+                        " THEN FALSE ELSE TRUE END")
+    return _insert_grouped(
+        TicketDailyStat, groups, constants={"institution_id": institution_id},
+        columns={"day": "grouped.stat_day", "is_self_service": self_service,
+                 **_grouped((*TICKET_DIMENSIONS, *aggregates))},
+        params=tuple(assisted))
 
 
 def rebuild_ticket_months(institution_id: int, months: Iterable[date]) -> int:
@@ -171,16 +195,17 @@ def rebuild_ticket_months(institution_id: int, months: Iterable[date]) -> int:
         ComunaMonthlyStat.objects.filter(institution_id=institution_id, month=month).delete()
         days = TicketDailyStat.objects.filter(institution_id=institution_id, day__gte=month,
                                               day__lt=next_month(month))
-        rows = [TicketMonthlyStat(institution_id=institution_id, month=month, **group)
-                for group in days.values(*MONTH_DIMENSIONS)
-                .annotate(**{count: Sum(count) for count in TICKET_COUNTS}).order_by()]
-        TicketMonthlyStat.objects.bulk_create(rows, batch_size=1000)
-        comuna_rows = [ComunaMonthlyStat(institution_id=institution_id, month=month, **group)
-                       for group in days.values(*COMUNA_MONTH_DIMENSIONS)
-                       .annotate(**{count: Sum(count) for count in COMUNA_COUNTS})
-                       .order_by()]
-        ComunaMonthlyStat.objects.bulk_create(comuna_rows, batch_size=1000)
-        created += len(rows)
+        constants = {"institution_id": institution_id, "month": month}
+        created += _insert_grouped(
+            TicketMonthlyStat,
+            days.values(*MONTH_DIMENSIONS).annotate(
+                **{count: Sum(count) for count in TICKET_COUNTS}).order_by(),
+            constants=constants, columns=_grouped((*MONTH_DIMENSIONS, *TICKET_COUNTS)))
+        _insert_grouped(
+            ComunaMonthlyStat,
+            days.values(*COMUNA_MONTH_DIMENSIONS).annotate(
+                **{count: Sum(count) for count in COMUNA_COUNTS}).order_by(),
+            constants=constants, columns=_grouped((*COMUNA_MONTH_DIMENSIONS, *COMUNA_COUNTS)))
     return created
 
 
@@ -218,10 +243,10 @@ def _rebuild_interaction_days(institution_id: int, first: date, last: date) -> i
                   .annotate(stat_day=chile_day("occurred_at"))
                   .values("stat_day", "channel_id", "kind", "is_self_service")
                   .annotate(count=Count("pk")).order_by())
-        rows = [InteractionDailyStat(institution_id=institution_id, day=group.pop("stat_day"),
-                                     **group) for group in groups]
-        InteractionDailyStat.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+        return _insert_grouped(
+            InteractionDailyStat, groups, constants={"institution_id": institution_id},
+            columns={"day": "grouped.stat_day",
+                     **_grouped(("channel_id", "kind", "is_self_service", "count"))})
 
 
 # --- state ---------------------------------------------------------------------------------------
