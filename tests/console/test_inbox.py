@@ -221,4 +221,4 @@ def test_inbox_query_count_does_not_grow_with_rows(client, catalog, triage):
     many, rows_many = _inbox_queries(client)
     assert (rows_few, rows_many) == (5, 25)
     assert many == few
-    assert few <= 12
+    assert few <= 14

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ventanilla.api.models import ApiKey
+from ventanilla.api.models import ApiKey, InteractionBatch
 from ventanilla.api.services import api_key_create, api_key_revoke
 
 
@@ -58,3 +58,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)
         messages.success(request, _("Claves revocadas."))
+
+
+@admin.register(InteractionBatch)
+class InteractionBatchAdmin(admin.ModelAdmin):
+    """Read only: answers "did the batch with this key arrive, and how many events?" when an
+    integration asks. A record is what makes a retry harmless: never edited or deleted here."""
+
+    list_display = ["key", "scope", "count", "created_at"]
+    search_fields = ["key", "scope"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -54,3 +54,28 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class InteractionBatch(models.Model):
+    """A batch of interactions accepted under an ``Idempotency-Key``, written in the same
+    transaction as its rows: a retry of the same batch (client crash, timeout, lost answer)
+    finds it and gets the first answer back instead of storing the rows twice; the same key
+    with another body is a conflict (409). Exactly once = at-least-once delivery by the
+    producer + this record."""
+
+    scope = models.CharField(max_length=80)  # "key:<api key id>"
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"],
+                                    name="interaction_batch_scope_key_unique")
+        ]
+        verbose_name = _("lote de interacciones")
+        verbose_name_plural = _("lotes de interacciones")
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.count})"

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from ventanilla.api import views
+from ventanilla.api import views, views_interactions
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ urlpatterns = [
          name="ticket_answers"),
     path("v1/tickets/<str:folio>/area/", views.TicketAreaApi.as_view(), name="ticket_area"),
     path("v1/tickets/<str:folio>/status/", views.TicketStatusApi.as_view(), name="ticket_status"),
+    path("v1/interactions/", views_interactions.InteractionBatchApi.as_view(), name="interactions"),
     path("v1/catalog/types/", views.TicketTypeListApi.as_view(), name="types"),
     path("v1/catalog/topics/", views.TopicListApi.as_view(), name="topics"),
     path("v1/catalog/channels/", views.ChannelListApi.as_view(), name="channels"),

@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -204,6 +205,17 @@ class Ticket(models.Model):
                          name="ticket_inst_triage"),
             models.Index(fields=["contact_rut"], name="ticket_contact_rut"),
             models.Index(fields=["contact_email"], name="ticket_contact_email"),
+            # Folio lookups are case-insensitive (``folio__iexact`` is UPPER(folio) = …): without
+            # this a search or an API lookup by folio reads the whole table.
+            models.Index(Upper("folio"), name="ticket_folio_upper"),
+            # The inbox's default page (open tickets, newest first) and a responder's (their
+            # area's open tickets): ordered scans that stop after one page. The IN list of the
+            # status filter cannot walk ``ticket_inst_status`` in order (three ranges).
+            models.Index(fields=["institution", "-received_at", "-id"], name="ticket_open_recv",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
+            models.Index(fields=["institution", "area", "-received_at", "-id"],
+                         name="ticket_open_area_recv",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
         ]
         verbose_name = _("requerimiento")
         verbose_name_plural = _("requerimientos")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from ventanilla.accounts.models import Membership, Role
@@ -49,19 +52,49 @@ def ticket_visible_to(*, membership: Membership) -> QuerySet[Ticket]:
     return tickets
 
 
+# The PostgreSQL text search configuration and generated column of migration
+# tickets/0007 (Spanish stemming, accent-insensitive when ``unaccent`` is installed).
+SEARCH_CONFIG = "ventanilla_es"
+SEARCH_WORDS = 8
+
+
+def _search_words(query: str) -> list[str]:
+    # Only word characters reach the tsquery: punctuation would be tsquery syntax.
+    return re.findall(r"\w+", query)[:SEARCH_WORDS]
+
+
+def _text_condition(query: str) -> Q | None:
+    """Every word in the name, subject or detail; the last one may be the start of a word
+    (people type names). PostgreSQL: full-text search on ``search_vector`` (GIN index).
+    SQLite, the embedded database: ``icontains`` on each word (small installations)."""
+    if connection.vendor == "postgresql":
+        words = _search_words(query)
+        if not words:
+            return None
+        terms = [f"'{word}'" for word in words[:-1]] + [f"'{words[-1]}':*"]
+        matches = RawSQL(  # noqa: S611 - constant SQL; the words go in as a parameter
+            f'"tickets_ticket"."search_vector" @@ to_tsquery(\'{SEARCH_CONFIG}\', %s)',
+            [" & ".join(terms)], output_field=BooleanField())
+        return Q(matches)
+    words = query.split()[:SEARCH_WORDS]
+    if not words:
+        return None
+    text = Q()
+    for word in words:
+        text &= Q(contact_name__icontains=word) | Q(subject__icontains=word) | Q(
+            detail__icontains=word
+        )
+    return text
+
+
 def _search_condition(query: str) -> Q:
     """Folio (exact, case-insensitive), RUT (any format), or words in name, subject, detail."""
     query = query.strip()
-    condition = Q(folio__iexact=query)
+    condition = Q(folio__iexact=query)  # served by the UPPER(folio) index
     with suppress(ValidationError):  # not a RUT, so it is a text search
         condition |= Q(contact_rut=rut_normalize(query))
-    words = [w for w in query.split() if w][:8]
-    if words:
-        text = Q()
-        for word in words:
-            text &= Q(contact_name__icontains=word) | Q(subject__icontains=word) | Q(
-                detail__icontains=word
-            )
+    text = _text_condition(query)
+    if text is not None:
         condition |= text
     return condition
 
@@ -94,9 +127,11 @@ def ticket_inbox(*, membership: Membership, filters: InboxFilters) -> QuerySet[T
         tickets = sla_filter(tickets, filters.sla)
     if filters.query.strip():
         tickets = tickets.filter(_search_condition(filters.query))
-    return tickets.select_related(
-        "ticket_type", "topic", "topic__parent", "channel", "area", "region", "comuna"
-    ).order_by("-received_at", "-id")
+    # Only what the inbox shows. Three joins keep PostgreSQL's planning under a millisecond
+    # (eight took 40 to 100 ms at millions of rows, for 0.5 ms of execution); the page's topics
+    # and their programs come in two small queries instead.
+    return tickets.select_related("ticket_type", "channel", "area").prefetch_related(
+        "topic__parent").order_by("-received_at", "-id")
 
 
 def ticket_page(
