@@ -286,22 +286,44 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Ventanilla <no-respon
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Background tasks ------------------------------------------------------------------------
-# django-tasks with the database backend by default (no extra service); the worker is
-# `db_worker --queue-name default,notifications` (started by `python -m ventanilla serve`).
-# TASKS_BACKEND=immediate runs them inline (tests).
+# django-tasks with the database backend by default (no extra service): ``ventanilla worker``
+# (started by ``ventanilla serve``) runs ``db_worker`` for every queue below. TASKS_BACKEND=rq
+# keeps the queue in Redis (REDIS_URL) and the same command runs RQ workers instead: it
+# takes the queue's writes off a busy PostgreSQL primary; it is not faster per worker
+# (bench/bench_queue.py). Run ``migrate`` once after switching (django-rq's migrations).
+# Either way a lost notification job loses nothing: the outbox row is the truth and the
+# worker's periodic outbox replay re-queues it. TASKS_BACKEND=immediate runs them inline (tests).
 _tasks_backend = os.environ.get(
     "TASKS_BACKEND", "immediate" if ENVIRONMENT == "test" else "database"
 )
+TASK_QUEUES = ["default", "notifications"]
 TASKS = {
     "default": {
         "BACKEND": {
             "database": "django_tasks_db.DatabaseBackend",
+            "rq": "django_tasks_rq.RQBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
             "dummy": "django_tasks.backends.dummy.DummyBackend",
         }[_tasks_backend],
-        "QUEUES": ["default", "notifications"],
+        "QUEUES": TASK_QUEUES,
     }
 }
+# Task processes per ``ventanilla worker`` (each one claims one task at a time).
+WORKER_PROCESSES = int(os.environ.get("WORKER_PROCESSES", "1"))
+# Finished task rows (database backend) older than this are deleted by the worker each hour.
+TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS", "7"))
+# The Redis-backed queue. Only with TASKS_BACKEND=rq are django-rq's apps installed, so the
+# default installation carries no Redis admin pages or checks. Redis should run with
+# appendonly yes / appendfsync everysec and maxmemory-policy noeviction.
+TASKS_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {name: {"URL": TASKS_REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES}
+RQ = {
+    "JOB_CLASS": "django_tasks_rq.Job",
+    # In-process worker (no fork per job: ~30 times cheaper per job than RQ's default).
+    "WORKER_CLASS": "ventanilla.notifications.tasks.TaskWorker",
+}
+if _tasks_backend == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 
 if ENVIRONMENT == "test":

@@ -4,9 +4,10 @@ Starts, as child processes in this process group:
 
 - **web**: gunicorn serving ``ventanilla.wsgi`` (threads suit a small machine; scale out
   with more instances behind a load balancer, not with more code here);
-- **worker**: ``python -m ventanilla worker``, which runs django-tasks' database worker
-  for every queue in ``TASKS`` (its own child) and the periodic jobs: the outbox replay
-  (re-queues messages that lost their job) and the SLA sweep.
+- **worker**: ``python -m ventanilla worker``, which runs the task processes for every
+  queue in ``TASKS`` (its own children: django-tasks' database worker, or RQ workers with
+  ``TASKS_BACKEND=rq``; ``WORKER_PROCESSES`` of them) and the periodic jobs: the outbox
+  replay (re-queues messages that lost their job) and the SLA sweep.
 
 It refuses to start on a database that is not migrated, collects static files, prints
 where everything is, forwards SIGINT/SIGTERM to its children and, when one child dies,
@@ -34,6 +35,7 @@ from ventanilla.api.demo import DEMO_API_KEY
 from ventanilla.core import demo
 
 DATABASE_WORKER_BACKEND = "django_tasks_db.DatabaseBackend"
+RQ_WORKER_BACKEND = "django_tasks_rq.RQBackend"
 STOP_TIMEOUT = 25  # seconds; longer than gunicorn's graceful timeout below
 GRACEFUL_TIMEOUT = 15
 SHM_DIR = "/dev/shm"  # noqa: S108 (a RAM-backed directory, as gunicorn recommends)
@@ -118,8 +120,8 @@ class Command(BaseCommand):
         commands = {"web": web}
         if no_worker:
             return commands
-        # One process: db_worker (as its child, with the database backend) and the periodic
-        # jobs (outbox replay, SLA sweep).
+        # One process: the task processes (as its children: db_worker or rqworker) and the
+        # periodic jobs (outbox replay, SLA sweep).
         commands["worker"] = [python, "-m", "ventanilla", "worker",
                               "--replay-every", str(replay_every)]
         return commands
@@ -142,6 +144,11 @@ class Command(BaseCommand):
         if "worker" in children and self._tasks_backend() == DATABASE_WORKER_BACKEND:
             queues = ",".join(settings.TASKS["default"].get("QUEUES") or ["default"])
             lines.append("  " + _("Tareas: worker de base de datos (colas %(queues)s), "
+                                  "reenvío de la bandeja de salida y revisión de plazos")
+                         % {"queues": queues})
+        elif "worker" in children and self._tasks_backend() == RQ_WORKER_BACKEND:
+            queues = ",".join(settings.TASKS["default"].get("QUEUES") or ["default"])
+            lines.append("  " + _("Tareas: workers de RQ sobre Redis (colas %(queues)s), "
                                   "reenvío de la bandeja de salida y revisión de plazos")
                          % {"queues": queues})
         elif "worker" in children:

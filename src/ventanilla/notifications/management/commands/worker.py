@@ -1,20 +1,27 @@
 """``python -m ventanilla worker`` (or ``ventanilla worker``): everything in the background.
 
-- starts django-tasks' database worker (``db_worker``) for every queue in ``TASKS`` as a
-  child process (only with the database backend: other backends run their jobs elsewhere);
+- starts the task processes for every queue in ``TASKS`` as children, ``--processes`` of
+  them (default ``WORKER_PROCESSES``, 1): django-tasks' database worker (``db_worker``)
+  with the database backend, RQ workers (``rqworker``, with the scheduler that releases
+  deferred retries) with ``TASKS_BACKEND=rq``; none with other backends (they run their
+  jobs inline). Each task process claims one task at a time; two processes, or two
+  machines, never run the same task (tests/notifications/test_queue_workers.py);
 - runs the periodic jobs in this process: the outbox replay (every 60 s), the SLA sweep
   (every 300 s, ``ventanilla.sla.services.sla_sweep`` when it exists), the dashboard
-  rollup refresh (every 60 s, ``reports.services.rollup_refresh``) and, when an IMAP
-  mailbox is configured (``IMAP_HOST``), the e-mail poller (every ``FETCH_MAIL_EVERY`` s).
-  A job that raises is logged and tried again at its next turn: one failing job never
-  stops the worker;
-- on SIGTERM sends SIGTERM to the child (once: a second signal makes db_worker abort the
-  task it is running), waits for it and exits 0; on SIGINT (Ctrl+C, which the terminal
-  sends to the whole process group, child included) it waits for the child first. If the
-  child dies on its own, it exits non-zero (so ``serve`` or a supervisor restarts the lot).
+  rollup refresh (every 60 s, ``reports.services.rollup_refresh``), with the database
+  backend the pruning of finished task rows older than ``TASK_RESULT_RETENTION_DAYS``
+  (every hour, django_tasks_db's ``prune_db_task_results``: without it the queue table
+  keeps every task ever run) and, when an IMAP mailbox is configured (``IMAP_HOST``), the
+  e-mail poller (every ``FETCH_MAIL_EVERY`` s). A job that raises is logged and tried
+  again at its next turn: one failing job never stops the worker;
+- on SIGTERM sends SIGTERM to the children (once: a second signal makes them abort the
+  task they are running), waits for them and exits 0; on SIGINT (Ctrl+C, which the
+  terminal sends to the whole process group, children included) it waits for them first.
+  If a child dies on its own, it stops the others and exits non-zero (so ``serve`` or a
+  supervisor restarts the lot).
 
-``db_worker`` and ``outbox_replay --every`` remain available for installations that run
-them as separate services.
+``db_worker``, ``rqworker`` and ``outbox_replay --every`` remain available for
+installations that run them as separate services.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ from django.db import close_old_connections, connections
 logger = logging.getLogger("ventanilla.worker")
 
 DATABASE_WORKER_BACKEND = "django_tasks_db.DatabaseBackend"
+RQ_WORKER_BACKEND = "django_tasks_rq.RQBackend"
+PRUNE_EVERY = 3600  # seconds between prunings of finished task rows (database backend)
+STATISTICS_EVERY = 30  # seconds between checks that the queue table has planner statistics
 CHILD_STOP_TIMEOUT = 20  # seconds; then the child is killed
 POLL = 0.5  # seconds between checks of the child while waiting for the next job
 
@@ -63,6 +73,44 @@ def _rollup_refresh() -> object:
     from ventanilla.reports.services import rollup_refresh
 
     return rollup_refresh()
+
+
+def _prune_task_results() -> object:
+    from django.core.management import call_command
+
+    # The command logs how many rows it deleted ("Deleted N task result(s)").
+    call_command("prune_db_task_results", queue_name="*",
+                 min_age_days=settings.TASK_RESULT_RETENTION_DAYS, verbosity=1)
+    return None
+
+
+def _queue_statistics() -> object:
+    """ANALYZE the database queue's table when it holds tasks but PostgreSQL has no
+    statistics for it (a new installation, a restored dump, an autovacuum busy elsewhere).
+
+    Without them the planner guesses that ``backend_name`` and ``queue_name`` are selective
+    (they hold one or two values) and claims each task by reading and sorting every waiting
+    one: 176 ms per claim with 100,000 waiting, 6 tasks/s where the same worker does 97
+    once the table is analyzed. With any statistics it walks the claim index and stops at
+    the first free task (0.1-0.5 ms, whatever the backlog). Autovacuum would analyze the
+    table too, but only when it gets to it. Two catalogue reads when there is nothing to do.
+    """
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    if connection.vendor != "postgresql":
+        return None
+    table = DBTaskResult._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = %s)", [table])
+        if cursor.fetchone()[0]:
+            return None
+        if not DBTaskResult.objects.exists():
+            return None  # an empty table yields no statistics either: wait for rows
+        cursor.execute(f'ANALYZE "{table}"')
+    return "analyzed the task queue table (it had no planner statistics)"
 
 
 def _fetch_mail() -> object:
@@ -106,7 +154,7 @@ def run_due_jobs(jobs: list[PeriodicJob], now: float) -> list[str]:
 
 
 def default_jobs(*, replay_every: float, sweep_every: float,
-                 rollup_every: float = 0) -> list[PeriodicJob]:
+                 rollup_every: float = 0, prune_every: float = 0) -> list[PeriodicJob]:
     jobs = []
     if replay_every > 0:
         jobs.append(PeriodicJob("outbox_replay", replay_every, _outbox_replay))
@@ -114,24 +162,43 @@ def default_jobs(*, replay_every: float, sweep_every: float,
         jobs.append(PeriodicJob("sla_sweep", sweep_every, _sla_sweep))
     if rollup_every > 0:
         jobs.append(PeriodicJob("rollup_refresh", rollup_every, _rollup_refresh))
+    if tasks_backend() == DATABASE_WORKER_BACKEND:
+        jobs.append(PeriodicJob("queue_statistics", STATISTICS_EVERY, _queue_statistics))
+        if prune_every > 0:
+            jobs.append(PeriodicJob("prune_task_results", prune_every, _prune_task_results))
     # The IMAP poller, when the institution reads an existing mailbox (IMAP_HOST set).
     if settings.IMAP_HOST and settings.FETCH_MAIL_EVERY > 0:
         jobs.append(PeriodicJob("fetch_mail", settings.FETCH_MAIL_EVERY, _fetch_mail))
     return jobs
 
 
-def db_worker_command() -> list[str] | None:
-    """The db_worker command line, or None when the tasks backend is not the database."""
-    config = settings.TASKS["default"]
-    if config["BACKEND"] != DATABASE_WORKER_BACKEND:
-        return None
-    queues = ",".join(config.get("QUEUES") or ["default"])
-    return [sys.executable, "-m", "ventanilla", "db_worker", "--queue-name", queues,
-            "--no-reload"]
+def tasks_backend() -> str:
+    return settings.TASKS["default"]["BACKEND"]
+
+
+def task_queues() -> list[str]:
+    return list(settings.TASKS["default"].get("QUEUES") or ["default"])
+
+
+def task_worker_command() -> list[str] | None:
+    """The command line of one task process for the configured backend, or None when the
+    backend needs none (immediate, dummy)."""
+    backend = tasks_backend()
+    if backend == DATABASE_WORKER_BACKEND:
+        return [sys.executable, "-m", "ventanilla", "db_worker",
+                "--queue-name", ",".join(task_queues()), "--no-reload"]
+    if backend == RQ_WORKER_BACKEND:
+        # Queues in TASKS order (RQ drains the first non-empty one first). The scheduler
+        # moves deferred jobs (delivery retries) to their queue when due; RQ keeps one
+        # scheduler active among all the workers.
+        return [sys.executable, "-m", "ventanilla", "rqworker", *task_queues(),
+                "--with-scheduler"]
+    return None
 
 
 class Command(BaseCommand):
-    help = "Run the task worker (db_worker) and the periodic jobs (outbox replay, SLA sweep)."
+    help = ("Run the task processes (db_worker or rqworker) and the periodic jobs (outbox "
+            "replay, SLA sweep, rollups, task-row pruning).")
 
     def add_arguments(self, parser):
         parser.add_argument("--replay-every", type=float, default=60, metavar="SECONDS",
@@ -141,14 +208,24 @@ class Command(BaseCommand):
         parser.add_argument("--rollup-every", type=float, default=60, metavar="SECONDS",
                             help="Seconds between dashboard rollup refreshes (default 60; "
                                  "0 = never).")
+        parser.add_argument("--prune-every", type=float, default=PRUNE_EVERY,
+                            metavar="SECONDS",
+                            help="Seconds between prunings of finished task rows (database "
+                                 "backend; default 3600; 0 = never).")
+        parser.add_argument("--processes", type=int, default=None,
+                            help="Task processes to start (default: $WORKER_PROCESSES or 1).")
         parser.add_argument("--no-tasks", action="store_true",
-                            help="Do not start db_worker; run only the periodic jobs.")
+                            help="Start no task process; run only the periodic jobs.")
 
     def handle(self, *args, replay_every: float, sweep_every: float, no_tasks: bool,
-               rollup_every: float = 60, **options):
-        if replay_every < 0 or sweep_every < 0 or rollup_every < 0:
-            raise CommandError("--replay-every, --sweep-every and --rollup-every must be zero "
-                               "or positive.")
+               rollup_every: float = 60, prune_every: float = PRUNE_EVERY,
+               processes: int | None = None, **options):
+        if min(replay_every, sweep_every, rollup_every, prune_every) < 0:
+            raise CommandError("--replay-every, --sweep-every, --rollup-every and "
+                               "--prune-every must be zero or positive.")
+        processes = settings.WORKER_PROCESSES if processes is None else processes
+        if processes < 1:
+            raise CommandError("--processes (or WORKER_PROCESSES) must be 1 or more.")
         stop = threading.Event()
         received: list[int] = []
 
@@ -158,31 +235,35 @@ class Command(BaseCommand):
 
         previous = {sig: signal.signal(sig, request_stop)
                     for sig in (signal.SIGTERM, signal.SIGINT)}
-        command = None if no_tasks else db_worker_command()
-        child: subprocess.Popen | None = None
+        command = None if no_tasks else task_worker_command()
+        children: list[subprocess.Popen] = []
         exit_code = 0
         try:
             if command is not None:
                 for conn in connections.all():
-                    conn.close()  # the child opens its own
-                child = subprocess.Popen(command)  # noqa: S603 (our own interpreter)
-                logger.info("worker: db_worker started (pid %s, queues %s)", child.pid,
-                            command[command.index("--queue-name") + 1])
+                    conn.close()  # the children open their own
+                for _ in range(processes):
+                    children.append(subprocess.Popen(command))  # noqa: S603 (our interpreter)
+                logger.info("worker: %s started (pids %s, queues %s)", command[3],
+                            ", ".join(str(child.pid) for child in children),
+                            ",".join(task_queues()))
             else:
-                logger.info("worker: tasks backend %s: no db_worker started",
-                            settings.TASKS["default"]["BACKEND"])
+                logger.info("worker: tasks backend %s: no task process started",
+                            tasks_backend())
             jobs = default_jobs(replay_every=replay_every, sweep_every=sweep_every,
-                                rollup_every=rollup_every)
+                                rollup_every=rollup_every, prune_every=prune_every)
             logger.info("worker: periodic jobs: %s", ", ".join(
                 f"{job.name} every {job.every:g} s" for job in jobs) or "none")
             while not stop.is_set():
                 run_due_jobs(jobs, time.monotonic())
                 next_at = min((job.next_at for job in jobs), default=time.monotonic() + POLL)
                 while not stop.is_set() and time.monotonic() < next_at:
-                    if child is not None and child.poll() is not None:
-                        logger.error("worker: db_worker exited (code %s); stopping",
-                                     child.returncode)
-                        self.stderr.write(f"db_worker exited with code {child.returncode}")
+                    dead = next((child for child in children if child.poll() is not None),
+                                None)
+                    if dead is not None:
+                        logger.error("worker: %s exited (code %s); stopping", command[3],
+                                     dead.returncode)
+                        self.stderr.write(f"{command[3]} exited with code {dead.returncode}")
                         exit_code = 1
                         stop.set()
                         break
@@ -190,12 +271,11 @@ class Command(BaseCommand):
             if received:
                 logger.info("worker: %s received, stopping", signal.Signals(received[0]).name)
         finally:
-            if child is not None:
-                # Ctrl+C in a terminal signals the whole process group: the child got its
-                # own SIGINT and finishes its current task. A second signal would make
-                # db_worker abort that task, so after SIGINT give it time first.
-                self._stop_child(child, wait_first=bool(received)
-                                 and received[0] == signal.SIGINT)
+            # Ctrl+C in a terminal signals the whole process group: the children got their
+            # own SIGINT and finish their current task. A second signal would make them
+            # abort it, so after SIGINT give them time first.
+            self._stop_children(children, wait_first=bool(received)
+                                and received[0] == signal.SIGINT)
             close_old_connections()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -204,17 +284,22 @@ class Command(BaseCommand):
             raise SystemExit(exit_code)
 
     @staticmethod
-    def _stop_child(child: subprocess.Popen, *, wait_first: bool = False) -> None:
+    def _stop_children(children: list[subprocess.Popen], *, wait_first: bool = False) -> None:
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT
         if wait_first:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=CHILD_STOP_TIMEOUT)
-        if child.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=CHILD_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            logger.warning("worker: db_worker did not stop in %s s; killing it",
-                           CHILD_STOP_TIMEOUT)
-            child.kill()
-            child.wait()
+            for child in children:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for child in children:
+            if child.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("worker: task process %s did not stop in %s s; killing it",
+                               child.pid, CHILD_STOP_TIMEOUT)
+                child.kill()
+                child.wait()
