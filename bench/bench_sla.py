@@ -53,6 +53,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Leave the data for --reuse.")
     parser.add_argument("--reuse", action="store_true", help="Time data a --keep run left.")
+    parser.add_argument("--as-is", action="store_true",
+                        help="With --reuse: time the state the last run left (deadlines and "
+                             "mark), at that run's moment; e.g. the same data under older code.")
     return parser.parse_args()
 
 
@@ -177,6 +180,19 @@ def undo_since(marks: tuple[int, int, int]) -> None:
     OutboundMessage.objects.filter(pk__gt=marks[2]).delete()
 
 
+def moment_of_last_run(args):
+    """The "now" of the run that spread the deadlines: its sweep mark plus the interval (read
+    with SQL, so code from before the mark can be timed on the same state)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT swept_until FROM sla_sweepmark WHERE institution_id = %s",
+                       [institution_id()])
+        previous = cursor.fetchone()[0]
+    STATE["previous_sweep"] = previous
+    return previous + timedelta(minutes=args.every)
+
+
 def restore_mark() -> None:
     """Put the sweep mark back where the scenario starts (the timed sweep moved it)."""
     from ventanilla.sla import models as sla_models
@@ -226,7 +242,10 @@ def main() -> None:
     now = timezone.now().replace(microsecond=0)
     report = {"benchmark": "sla_sweep", "environment": common.environment(),
               "parameters": vars(args)}
-    if args.reuse:
+    if args.reuse and args.as_is:
+        common.progress("reusing the data and the moment of the last run")
+        now = moment_of_last_run(args)
+    elif args.reuse:
         common.progress("reusing the data of a --keep run")
         from ventanilla.sla.models import SlaAlert
 
