@@ -144,6 +144,7 @@ def test_intake_assigns_tickets_that_need_no_triage(catalog, staff, monkeypatch)
     assert closed.status == Status.CLOSED and closed.assignee is None
     from ventanilla.tickets.services import intake
 
+    monkeypatch.setattr(intake, "workflow_prepare_open", lambda ticket: None)
     monkeypatch.setattr(intake, "workflow_on_open", lambda ticket: None)
     ticket = open_ticket(catalog, ticket_type=catalog["suggestion"])
     assert ticket.is_open and ticket.triage_status == TriageStatus.NOT_REQUIRED

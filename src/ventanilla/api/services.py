@@ -20,6 +20,7 @@ from ventanilla.tickets.services import (
     answer_submit,
     ticket_open,
 )
+from ventanilla.tickets.services.intake import folio_reserve
 
 KEY_PREFIX = "vk_"
 
@@ -112,9 +113,12 @@ def api_ticket_open(*, draft: TicketDraft, scope: str, key: str | None,
             return record.ticket, False
         ticket_key = "api:" + hashlib.sha256(f"{scope}|{key}".encode()).hexdigest()[:60]
         draft = TicketDraft(**{**draft.__dict__, "idempotency_key": ticket_key})
+    # The folio is taken before the transaction, so the counter row shared by every intake
+    # of the institution is not locked until the commit (see ``folio_reserve``).
+    draft = folio_reserve(draft)
     try:
         with transaction.atomic():
-            ticket = ticket_open(draft=draft)
+            ticket = ticket_open(draft=draft, caller_resolves_conflicts=True)
             if after_open is not None:
                 after_open(ticket)
             if key:

@@ -28,6 +28,7 @@ from ventanilla.api.services import (
     api_ticket_open,
 )
 from ventanilla.catalog import selectors as catalog_selectors
+from ventanilla.catalog.cache import api_key_channel, catalog_entry
 from ventanilla.catalog.models import (
     Area,
     Channel,
@@ -339,7 +340,7 @@ class TicketCollectionApi(APIView):
         values = form.validated_data
         if api_key is not None:
             institution, created_by = api_key.institution, None
-            channel = api_key.channels.filter(code=values["channel"]).first()
+            channel = api_key_channel(api_key, values["channel"])
             if channel is None:
                 raise exceptions.PermissionDenied(
                     _("Esta clave de API no puede ingresar por el canal «%(code)s».")
@@ -383,7 +384,8 @@ class TicketCollectionApi(APIView):
         pk = values.get(name)
         if pk is None:
             return None
-        entry = model.objects.filter(pk=pk, institution=institution, is_active=True).first()
+        # Cached per process and institution configuration version (``catalog.cache``).
+        entry = catalog_entry(model, institution, pk)
         if entry is None:
             raise exceptions.ValidationError({name: [NOT_AVAILABLE]})
         return entry
@@ -393,10 +395,18 @@ class TicketCollectionApi(APIView):
         code = values.get(name)
         if not code:
             return None
-        entry = model.objects.filter(pk=code).first()
+        entry = territory_get(model, code)
         if entry is None:
             raise exceptions.ValidationError({name: [_("Código desconocido.")]})
         return entry
+
+
+def territory_get(model, code: str):
+    """The Region or Comuna with ``code`` (None if unknown), from the per-process copy of
+    the CUT table (``core.selectors``)."""
+    if model is Comuna:
+        return core_selectors.comuna_by_code(code)
+    return core_selectors.region_by_code(code)
 
 
 class TicketDetailApi(APIView):

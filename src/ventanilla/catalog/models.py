@@ -1,6 +1,8 @@
 """Catalogs. Everything except channels belongs to one institution, so an installation
 can serve several public bodies with their own topics, areas and deadlines."""
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -18,6 +20,10 @@ class Institution(models.Model):
     )
     contact_email = models.EmailField(_("correo de contacto"), blank=True)
     is_active = models.BooleanField(_("activa"), default=True)
+    # Changes whenever configuration read on every intake changes (``catalog.signals``):
+    # each process compares it with the copy it caches (``catalog.cache``). A random value,
+    # not a counter, so a row re-created with the same id never matches an old copy.
+    config_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -31,7 +31,8 @@ def requester_type_list(*, institution: Institution) -> QuerySet[RequesterType]:
 def topic_list(*, institution: Institution) -> list[Topic]:
     """Active topics in tree order (each program followed by its products)."""
     topics = list(
-        Topic.objects.filter(institution=institution, is_active=True).select_related("parent")
+        Topic.objects.filter(institution=institution, is_active=True)
+        .select_related("parent", "default_area")
     )
     by_parent: dict[int | None, list[Topic]] = {}
     for topic in topics:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,52 +54,82 @@ def citizen_resolve(*, contact: ContactData, user=None) -> Citizen:
     A logged-in account always files as itself: if it has no record yet, one is created
     for it, rather than attaching the account's request to a record found through what
     it typed (that link needs a verified e-mail, see ``citizen_link_verified_user``).
+
+    Every intake runs this, so it is kept to few statements: the e-mail and phone
+    identities are read in one query and reused to know which ones are new; the new ones
+    are inserted in one statement that skips any another request inserted meanwhile.
     """
     email = normalize_email(contact.email)
     phone = normalize_phone(contact.phone)
     account = user if user is not None and getattr(user, "is_authenticated", False) else None
+    identities = _identities_of(email, phone)
     citizen = None
+    rut_is_free = False  # known when the RUT was looked up and nobody holds it
     if account is not None:
         citizen = Citizen.objects.filter(user=account).first()
     else:
         if contact.rut:
             citizen = Citizen.objects.filter(rut=contact.rut).first()
-        if citizen is None and email:
-            citizen = _identity_citizen(IdentityKind.EMAIL, email)
-        if citizen is None and phone:
-            citizen = _identity_citizen(IdentityKind.PHONE, phone)
+            rut_is_free = citizen is None
+        for kind in (IdentityKind.EMAIL, IdentityKind.PHONE):
+            if citizen is None and kind in identities:
+                citizen = identities[kind].citizen
 
     if citizen is None:
-        citizen = _citizen_create(contact=contact, email=email, account=account)
+        citizen = _citizen_create(contact=contact, email=email, account=account,
+                                  rut_is_free=rut_is_free)
     else:
         changed = []
         for field, value in (("full_name", contact.full_name.strip()), ("email", email),
                              ("phone", contact.phone.strip()), ("rut", contact.rut or None)):
             if value and not getattr(citizen, field):
-                if field == "rut" and Citizen.objects.filter(rut=value).exists():
+                if (field == "rut" and not rut_is_free
+                        and Citizen.objects.filter(rut=value).exists()):
                     continue
                 setattr(citizen, field, value)
                 changed.append(field)
         if changed:
             citizen.save(update_fields=[*changed, "updated_at"])
 
-    if email:
-        _identity_attach(citizen, IdentityKind.EMAIL, email)
-    if phone:
-        _identity_attach(citizen, IdentityKind.PHONE, phone)
+    # An identity already owned by another person stays with them: merging people is an
+    # explicit, audited staff action, never a side effect of typing into a form.
+    new = [ChannelIdentity(citizen=citizen, kind=kind, value=value)
+           for kind, value in ((IdentityKind.EMAIL, email), (IdentityKind.PHONE, phone))
+           if value and kind not in identities]
+    if new:
+        # ON CONFLICT DO NOTHING: one that a concurrent request inserted first stays
+        # theirs, without a savepoint.
+        ChannelIdentity.objects.bulk_create(new, ignore_conflicts=True)
     return citizen
 
 
-def _citizen_create(*, contact: ContactData, email: str, account) -> Citizen:
+def _identities_of(email: str, phone: str) -> dict[str, ChannelIdentity]:
+    """The existing e-mail and phone identities (with their person), by kind: one query."""
+    wanted = Q()
+    if email:
+        wanted |= Q(kind=IdentityKind.EMAIL, value=email)
+    if phone:
+        wanted |= Q(kind=IdentityKind.PHONE, value=phone)
+    if not wanted:
+        return {}
+    return {identity.kind: identity for identity in
+            ChannelIdentity.objects.select_related("citizen").filter(wanted)}
+
+
+def _citizen_create(*, contact: ContactData, email: str, account,
+                    rut_is_free: bool = False) -> Citizen:
     rut = contact.rut or None
-    if account is not None and rut and Citizen.objects.filter(rut=rut).exists():
+    if (account is not None and rut and not rut_is_free
+            and Citizen.objects.filter(rut=rut).exists()):
         rut = None  # the RUT stays with the person who holds it
+    fields = {"rut": rut, "full_name": contact.full_name.strip(), "email": email,
+              "phone": contact.phone.strip(), "user": account}
+    if rut is None and account is None:
+        # Nothing unique in the row: it cannot conflict, no savepoint needed.
+        return Citizen.objects.create(**fields)
     try:
         with transaction.atomic():
-            return Citizen.objects.create(
-                rut=rut, full_name=contact.full_name.strip(), email=email,
-                phone=contact.phone.strip(), user=account,
-            )
+            return Citizen.objects.create(**fields)
     except IntegrityError:
         # A concurrent request created the same account's record or the same RUT first.
         citizen = None
@@ -109,17 +140,6 @@ def _citizen_create(*, contact: ContactData, email: str, account) -> Citizen:
         if citizen is None:
             raise
         return citizen
-
-
-def _identity_attach(citizen: Citizen, kind: str, value: str) -> None:
-    # An identity already owned by another person stays with them: merging people is an
-    # explicit, audited staff action, never a side effect of typing into a form.
-    try:
-        with transaction.atomic():
-            ChannelIdentity.objects.get_or_create(kind=kind, value=value,
-                                                  defaults={"citizen": citizen})
-    except IntegrityError:
-        pass
 
 
 def citizen_for_identity(

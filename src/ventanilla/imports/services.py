@@ -343,7 +343,7 @@ def _citizens_resolve(rows: list[ImportRow], ctx: _Context) -> int:
 
 def _identities_insert(identities: dict[tuple[str, str], int], now: datetime) -> None:
     """New e-mail and phone identities; one that live intake created meanwhile stays with
-    its owner (ON CONFLICT DO NOTHING), as in ``citizens.services._identity_attach``."""
+    its owner (ON CONFLICT DO NOTHING), as in ``citizens.services.citizen_resolve``."""
     if not identities:
         return
     if connection.vendor != "postgresql":

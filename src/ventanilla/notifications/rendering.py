@@ -171,9 +171,26 @@ def _clean_subject(subject: str) -> str:
     return " ".join(subject.split())[:250]
 
 
+# Compiled editable templates of the send engine, by source: a template is rendered for
+# every ticket of its type, parsing it each time would be wasted. Bounded: dropped when full.
+_COMPILED: dict[str, object] = {}
+_COMPILED_MAX = 512
+
+
+def _compiled(engine: Engine, source: str):
+    if engine is not _SEND_ENGINE:
+        return engine.from_string(source)
+    template = _COMPILED.get(source)
+    if template is None:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        template = _COMPILED[source] = engine.from_string(source)
+    return template
+
+
 def _render_source(engine: Engine, subject: str, body: str, context: dict) -> tuple[str, str]:
-    subject_text = engine.from_string(subject).render(Context(context, autoescape=False))
-    body_text = engine.from_string(body).render(Context(context, autoescape=False))
+    subject_text = _compiled(engine, subject).render(Context(context, autoescape=False))
+    body_text = _compiled(engine, body).render(Context(context, autoescape=False))
     return _clean_subject(subject_text), body_text.strip() + "\n"
 
 
@@ -243,8 +260,20 @@ def render_message(*, template: str, context: dict, institution=None,
 
         full_context.setdefault("ticket_url", tracking_link_url(ticket))
     institution_id = getattr(institution, "pk", None) or getattr(ticket, "institution_id", None)
-    custom = message_template_for(key=template, institution_id=institution_id,
-                                  ticket_type_id=getattr(ticket, "ticket_type_id", None))
+    ticket_type_id = getattr(ticket, "ticket_type_id", None)
+
+    def lookup():
+        return message_template_for(key=template, institution_id=institution_id,
+                                    ticket_type_id=ticket_type_id)
+
+    if getattr(institution, "config_version", None) is not None:
+        # Cached per process and configuration version (``catalog.cache``).
+        from ventanilla.catalog.cache import institution_config
+
+        custom = institution_config(institution).get(("template", template, ticket_type_id),
+                                                     lookup)
+    else:
+        custom = lookup()
     if custom is not None:
         try:
             # A savepoint: a query failing inside the template must not poison the

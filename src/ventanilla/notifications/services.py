@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -52,9 +52,28 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+def _outbox_insert(dedupe_key: str, fields: dict,
+                   fresh: bool = False) -> tuple[OutboundMessage, bool]:
+    """The message with ``dedupe_key``: inserted, or the one already there (created False).
+    Insert first: a dedupe key is nearly always new (it names a new ticket or answer), so
+    this saves the SELECT that ``get_or_create`` runs before every insert. ``fresh``: the
+    key names a row created in this transaction (a new ticket), so it cannot exist yet and
+    the insert needs no savepoint."""
+    if fresh:
+        return OutboundMessage.objects.create(dedupe_key=dedupe_key, **fields), True
+    try:
+        with transaction.atomic():
+            return OutboundMessage.objects.create(dedupe_key=dedupe_key, **fields), True
+    except IntegrityError:
+        existing = OutboundMessage.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
 def outbox_enqueue_email(
     *, dedupe_key: str, recipient: str, template: str, context: dict, institution=None,
-    ticket=None,
+    ticket=None, fresh_ticket: bool = False,
 ) -> OutboundMessage | None:
     """Render and persist an e-mail; schedule its delivery after the transaction commits.
 
@@ -64,27 +83,42 @@ def outbox_enqueue_email(
     template falls back to the file and is logged, it never raises here). The context gets
     ``site_url`` and ``tracking_url``. Returns None when there is no recipient. The same
     ``dedupe_key`` twice gives the first message back and schedules nothing new.
+    ``fresh_ticket``: ``ticket`` was created in this transaction and ``dedupe_key`` names
+    it (the intake), see ``_outbox_insert`` and ``_schedule_after_commit``.
     """
     if not recipient:
         return None
     rendered = render_message(template=template, context=context, institution=institution,
                               ticket=ticket)
-    message, created = OutboundMessage.objects.get_or_create(
-        dedupe_key=dedupe_key,
-        defaults={
-            "institution": institution, "ticket": ticket, "channel": "email",
-            "recipient": recipient.strip(), "subject": rendered.subject,
-            "body_text": rendered.body,
-        },
-    )
+    message, created = _outbox_insert(dedupe_key, {
+        "institution": institution, "ticket": ticket, "channel": "email",
+        "recipient": recipient.strip(), "subject": rendered.subject, "body_text": rendered.body,
+    }, fresh=fresh_ticket)
     if created:
-        message_id = message.pk
-        transaction.on_commit(lambda: _schedule_if_pending(message_id))
+        _schedule_after_commit(message.pk, fresh=fresh_ticket)
     return message
 
 
+def _schedule_after_commit(message_id: int, *, fresh: bool) -> None:
+    """Queue the delivery job once the message is committed. For a message of a ticket
+    created in this transaction (the intake) the job is queued without re-reading the
+    row: were it cancelled before the commit, the job finds it not pending and does
+    nothing (``outbox_deliver`` claims pending messages only).
+
+    With the database queue on the same database, such a job is inserted right away, in
+    the intake's transaction: it becomes visible to workers with the message, at the same
+    commit, instead of costing a statement and a commit of its own afterwards (and it can
+    no longer be lost between the two commits)."""
+    if fresh and connection.in_atomic_block and _queue_in_this_database():
+        _enqueue_in_transaction(message_id)
+    elif fresh:
+        transaction.on_commit(lambda: _schedule(message_id))
+    else:
+        transaction.on_commit(lambda: _schedule_if_pending(message_id))
+
+
 def outbox_enqueue_for_ticket(
-    *, ticket, dedupe_key: str, template: str, context: dict,
+    *, ticket, dedupe_key: str, template: str, context: dict, fresh_ticket: bool = False,
 ) -> OutboundMessage | None:
     """A message to the person behind a ticket, on the channel the ticket is answered on.
 
@@ -99,6 +133,7 @@ def outbox_enqueue_for_ticket(
         return outbox_enqueue_email(
             dedupe_key=dedupe_key, recipient=ticket.reply_address or ticket.contact_email,
             template=template, context=context, institution=ticket.institution, ticket=ticket,
+            fresh_ticket=fresh_ticket,
         )
     from ventanilla.channels.outbound import adapter_for
 
@@ -109,16 +144,12 @@ def outbox_enqueue_for_ticket(
                               institution=ticket.institution, ticket=ticket)
     body = adapter_for(route).prepare(subject=rendered.subject, body=rendered.body,
                                       ticket=ticket)
-    message, created = OutboundMessage.objects.get_or_create(
-        dedupe_key=dedupe_key,
-        defaults={
-            "institution": ticket.institution, "ticket": ticket, "channel": route,
-            "recipient": recipient, "subject": rendered.subject[:250], "body_text": body,
-        },
-    )
+    message, created = _outbox_insert(dedupe_key, {
+        "institution": ticket.institution, "ticket": ticket, "channel": route,
+        "recipient": recipient, "subject": rendered.subject[:250], "body_text": body,
+    }, fresh=fresh_ticket)
     if created:
-        message_id = message.pk
-        transaction.on_commit(lambda: _schedule_if_pending(message_id))
+        _schedule_after_commit(message.pk, fresh=fresh_ticket)
     return message
 
 
@@ -176,6 +207,23 @@ def outbox_retry(*, message_ids: Iterable[int]) -> int:
         for message_id in retried:
             transaction.on_commit(lambda message_id=message_id: _schedule_if_pending(message_id))
     return len(retried)
+
+
+def _enqueue_in_transaction(message_id: int) -> None:
+    from ventanilla.notifications.tasks import deliver_outbound_message
+
+    deliver_outbound_message.enqueue(message_id)  # a failure fails the intake: all or nothing
+
+
+def _queue_in_this_database() -> bool:
+    """True when jobs are rows of the default database (``django_tasks_db``)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from ventanilla.notifications.tasks import deliver_outbound_message
+
+    return (isinstance(deliver_outbound_message.get_backend(), DatabaseBackend)
+            and router.db_for_write(DBTaskResult) == DEFAULT_DB_ALIAS)
 
 
 def _schedule_if_pending(message_id: int) -> None:

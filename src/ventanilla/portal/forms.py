@@ -4,17 +4,26 @@ intake service checks that catalog entries belong to the institution."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.choices import BaseChoiceIterator, normalize_choices
 from django.utils.translation import gettext_lazy as _
 
 from ventanilla.catalog import selectors as catalog_selectors
-from ventanilla.catalog.models import Institution, Organization, Topic
+from ventanilla.catalog.cache import institution_config
+from ventanilla.catalog.models import (
+    Institution,
+    Organization,
+    RequesterType,
+    TicketType,
+    Topic,
+)
 from ventanilla.citizens.services import normalize_phone
 from ventanilla.core import selectors as core_selectors
 from ventanilla.core.forms import AccessibleFormMixin, MultipleFileField
-from ventanilla.core.models import Comuna
+from ventanilla.core.models import Comuna, Region
 from ventanilla.core.rut import rut_normalize
 from ventanilla.tickets.models import Urgency
 from ventanilla.tickets.uploads import check_upload_list
@@ -64,6 +73,79 @@ def _checked_attachments(form):
     return check_upload_list(files)
 
 
+class SharedChoices(BaseChoiceIterator):
+    """Already normalised choices shared by every form of the process: Django keeps a
+    ``BaseChoiceIterator`` as it is instead of copying every option into each form."""
+
+    def __init__(self, items: list):
+        self.items = items
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+@dataclass(frozen=True)
+class FormCatalog:
+    """What the request form offers for one institution: each field's choices, and each
+    submitted value (text) → its object. Built once per process and catalog version."""
+
+    choices: dict[str, list]
+    requester_types: dict[str, RequesterType]
+    ticket_types: dict[str, TicketType]
+    regions: dict[str, Region]
+    comunas: dict[str, Comuna]
+    organizations: dict[str, Organization]
+    topics: dict[str, Topic]
+    comuna_parents: dict[str, str]
+    organization_parents: dict[str, str]
+
+
+def _form_catalog_build(institution: Institution) -> FormCatalog:
+    requester_types = list(catalog_selectors.requester_type_list(institution=institution))
+    ticket_types = list(catalog_selectors.ticket_type_list(institution=institution))
+    regions = core_selectors.region_list_cached()
+    comunas = core_selectors.comuna_list_cached()
+    grouped: dict[str, list] = {}
+    for comuna in comunas:
+        grouped.setdefault(comuna.region_id, []).append((comuna.code, comuna.name))
+    organizations = list(catalog_selectors.organization_list(institution=institution))
+    topics = catalog_selectors.topic_list(institution=institution)
+    depth: dict[int, int] = {}
+    topic_choices = [("", _("Elija un tema"))]
+    for topic in topics:
+        depth[topic.pk] = depth.get(topic.parent_id, -1) + 1 if topic.parent_id else 0
+        indent = "\u00a0\u00a0\u00a0\u00a0" * depth[topic.pk]
+        topic_choices.append((str(topic.pk), f"{indent}{topic.name}"))
+    choices = {
+        "requester_type": [(str(entry.pk), str(entry)) for entry in requester_types],
+        "ticket_type": [(str(entry.pk), str(entry)) for entry in ticket_types],
+        "region": [("", _("Elija una región"))] + [(region.code, str(region))
+                                                   for region in regions],
+        "comuna": [("", _("Elija una comuna"))] + [
+            (region.name, grouped.get(region.code, [])) for region in regions],
+        "organization": [("", _("Ninguno en particular"))] + [
+            (str(org.pk), f"{org} — {org.comuna.name}") for org in organizations],
+        "topic": topic_choices,
+    }
+    return FormCatalog(
+        choices={name: SharedChoices(normalize_choices(items)) for name, items in choices.items()},
+        requester_types={str(entry.pk): entry for entry in requester_types},
+        ticket_types={str(entry.pk): entry for entry in ticket_types},
+        regions={region.code: region for region in regions},
+        comunas={comuna.code: comuna for comuna in comunas},
+        organizations={str(org.pk): org for org in organizations},
+        topics={str(topic.pk): topic for topic in topics},
+        comuna_parents={comuna.code: comuna.region_id for comuna in comunas},
+        organization_parents={str(org.pk): org.comuna_id for org in organizations},
+    )
+
+
+def form_catalog(institution: Institution) -> FormCatalog:
+    """The institution's ``FormCatalog``, cached (``catalog.cache``)."""
+    return institution_config(institution).get("portal-form-catalog",
+                                               lambda: _form_catalog_build(institution))
+
+
 class TicketRequestForm(AccessibleFormMixin, forms.Form):
     """The public request form of one institution (fieldsets follow the field order)."""
 
@@ -92,16 +174,15 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     # Tipo de usuario
-    requester_type = forms.ModelChoiceField(
-        label=_("¿Quién hace la solicitud?"), queryset=None, widget=RadioGroup,
-        empty_label=None, error_messages={
+    requester_type = forms.ChoiceField(
+        label=_("¿Quién hace la solicitud?"), widget=RadioGroup, error_messages={
             "required": _("Elija el tipo de usuario."),
             "invalid_choice": _("Elija un tipo de usuario de la lista."),
         },
     )
     # Ubicación
-    region = forms.ModelChoiceField(
-        label=_("Región"), queryset=None, empty_label=_("Elija una región"),
+    region = forms.ChoiceField(
+        label=_("Región"),
         error_messages={"required": _("Elija la región."),
                         "invalid_choice": _("Elija una región de la lista.")},
     )
@@ -117,8 +198,8 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
         error_messages={"invalid_choice": _("Establecimiento desconocido.")},
     )
     # La solicitud
-    ticket_type = forms.ModelChoiceField(
-        label=_("Motivo"), queryset=None, widget=RadioGroup, empty_label=None,
+    ticket_type = forms.ChoiceField(
+        label=_("Motivo"), widget=RadioGroup,
         error_messages={"required": _("Elija el motivo de su solicitud."),
                         "invalid_choice": _("Elija un motivo de la lista.")},
     )
@@ -150,54 +231,31 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
     attachments = _attachments_field()
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    # Fields whose choices come from the catalog or the territory, and the dict of the
+    # ``FormCatalog`` that maps each submitted value to its object.
+    CATALOG_FIELDS = {"requester_type": "requester_types", "ticket_type": "ticket_types",
+                      "region": "regions", "comuna": "comunas",
+                      "organization": "organizations", "topic": "topics"}
+
     def __init__(self, *args, institution: Institution, **kwargs):
         super().__init__(*args, **kwargs)
         self.institution = institution
-        requester_types = catalog_selectors.requester_type_list(institution=institution)
-        self.fields["requester_type"].queryset = requester_types
-        if not requester_types.exists():
+        # Choices are built once per process and catalog version (``form_catalog``), and a
+        # submitted value is checked with a dict lookup instead of a scan of every choice.
+        self.catalog = catalog = form_catalog(institution)
+        for name, attribute in self.CATALOG_FIELDS.items():
+            field = self.fields[name]
+            field.choices = catalog.choices[name]
+            field.valid_value = getattr(catalog, attribute).__contains__
+        if not catalog.requester_types:
             # An institution without requester types simply does not ask the question.
             del self.fields["requester_type"]
-        self.fields["ticket_type"].queryset = catalog_selectors.ticket_type_list(
-            institution=institution
-        )
-        self.fields["region"].queryset = core_selectors.region_list()
-
-        comunas = list(core_selectors.comuna_list())
-        self._comunas = {comuna.code: comuna for comuna in comunas}
-        grouped: dict[str, list] = {}
-        for comuna in comunas:
-            grouped.setdefault(comuna.region_id, []).append((comuna.code, comuna.name))
-        regions = list(core_selectors.region_list())
-        self.fields["comuna"].choices = [("", _("Elija una comuna"))] + [
-            (region.name, grouped.get(region.code, [])) for region in regions
-        ]
         self.fields["comuna"].widget = ParentedSelect(
-            attrs={"data-filter-by": "id_region"},
-            parents={comuna.code: comuna.region_id for comuna in comunas},
-        )
-        self.fields["comuna"].widget.choices = self.fields["comuna"].choices
-
-        organizations = list(catalog_selectors.organization_list(institution=institution))
-        self._organizations = {str(org.pk): org for org in organizations}
-        self.fields["organization"].choices = [("", _("Ninguno en particular"))] + [
-            (str(org.pk), f"{org} — {org.comuna.name}") for org in organizations
-        ]
+            attrs={"data-filter-by": "id_region"}, parents=catalog.comuna_parents,
+            choices=catalog.choices["comuna"])
         self.fields["organization"].widget = ParentedSelect(
-            attrs={"data-filter-by": "id_comuna"},
-            parents={str(org.pk): org.comuna_id for org in organizations},
-        )
-        self.fields["organization"].widget.choices = self.fields["organization"].choices
-
-        topics = catalog_selectors.topic_list(institution=institution)
-        self._topics = {str(topic.pk): topic for topic in topics}
-        depth: dict[int, int] = {}
-        topic_choices = [("", _("Elija un tema"))]
-        for topic in topics:
-            depth[topic.pk] = depth.get(topic.parent_id, -1) + 1 if topic.parent_id else 0
-            indent = "\u00a0\u00a0\u00a0\u00a0" * depth[topic.pk]
-            topic_choices.append((str(topic.pk), f"{indent}{topic.name}"))
-        self.fields["topic"].choices = topic_choices
+            attrs={"data-filter-by": "id_comuna"}, parents=catalog.organization_parents,
+            choices=catalog.choices["organization"])
 
     # -- field cleaning -------------------------------------------------------------------------
 
@@ -222,15 +280,24 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
             )
         return value
 
+    def clean_requester_type(self) -> RequesterType:
+        return self.catalog.requester_types[self.cleaned_data["requester_type"]]
+
+    def clean_ticket_type(self) -> TicketType:
+        return self.catalog.ticket_types[self.cleaned_data["ticket_type"]]
+
+    def clean_region(self) -> Region:
+        return self.catalog.regions[self.cleaned_data["region"]]
+
     def clean_comuna(self) -> Comuna:
-        return self._comunas[self.cleaned_data["comuna"]]
+        return self.catalog.comunas[self.cleaned_data["comuna"]]
 
     def clean_organization(self) -> Organization | None:
         value = self.cleaned_data["organization"]
-        return self._organizations[value] if value else None
+        return self.catalog.organizations[value] if value else None
 
     def clean_topic(self) -> Topic:
-        return self._topics[self.cleaned_data["topic"]]
+        return self.catalog.topics[self.cleaned_data["topic"]]
 
     def clean_subject(self):
         value = self.cleaned_data["subject"].strip()

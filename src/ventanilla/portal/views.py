@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from ventanilla.catalog import selectors as catalog_selectors
-from ventanilla.catalog.models import Institution
+from ventanilla.catalog.cache import channel_by_code
+from ventanilla.catalog.models import Channel, Institution
 from ventanilla.citizens.services import ContactData
 from ventanilla.core.rut import rut_format
 from ventanilla.portal.access_links import tracking_link_ticket
@@ -58,8 +59,13 @@ def _granted_ids(request) -> list[int]:
     return list(request.session.get(SESSION_GRANTED, []))
 
 
-def _web_channel():
-    return catalog_selectors.channel_get(code="web")
+def _web_channel(institution=None):
+    if institution is None:
+        return catalog_selectors.channel_get(code="web")
+    channel = channel_by_code(institution, "web")  # cached with the configuration
+    if channel is None:
+        raise Channel.DoesNotExist("the web channel is missing")
+    return channel
 
 
 def _apply_service_errors(form, exc: ValidationError) -> None:
@@ -100,7 +106,7 @@ def request_new(request, institution_slug: str):
         if form.is_valid():
             data = form.cleaned_data
             draft = TicketDraft(
-                institution=institution, channel=_web_channel(),
+                institution=institution, channel=_web_channel(institution),
                 ticket_type=data["ticket_type"], topic=data["topic"],
                 subject=data["subject"], detail=data["detail"],
                 contact=ContactData(full_name=data["full_name"], email=data["email"],

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import CharField, Count, Q, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ventanilla.accounts.models import Role, User
+from ventanilla.catalog.cache import institution_config
 from ventanilla.catalog.models import Area, AssignmentPolicy
 from ventanilla.core.services import audit_record
 from ventanilla.routing.models import RoutingRule
@@ -116,17 +118,23 @@ def _facts(draft) -> _Facts:
     )
 
 
+# The rule's many-to-many conditions, by attribute of ``_CompiledRule``.
+CONDITIONS = ("ticket_types", "topics", "channels", "regions", "comunas", "organizations")
+
+
 class _CompiledRule:
     """A rule with its conditions as id sets, ready to be evaluated many times."""
 
-    def __init__(self, rule: RoutingRule):
+    def __init__(self, rule: RoutingRule, conditions: dict[str, set] | None = None):
         self.rule = rule
-        self.ticket_types = {o.pk for o in rule.ticket_types.all()}
-        self.topics = {o.pk for o in rule.topics.all()}
-        self.channels = {o.pk for o in rule.channels.all()}
-        self.regions = {o.pk for o in rule.regions.all()}
-        self.comunas = {o.pk for o in rule.comunas.all()}
-        self.organizations = {o.pk for o in rule.organizations.all()}
+        if conditions is None:
+            conditions = {name: {o.pk for o in getattr(rule, name).all()} for name in CONDITIONS}
+        self.ticket_types = conditions.get("ticket_types", set())
+        self.topics = conditions.get("topics", set())
+        self.channels = conditions.get("channels", set())
+        self.regions = conditions.get("regions", set())
+        self.comunas = conditions.get("comunas", set())
+        self.organizations = conditions.get("organizations", set())
         self.urgencies = set(rule.urgencies or [])
         self.pattern = keyword_pattern(keyword_list(rule.keywords))
 
@@ -146,25 +154,44 @@ class _CompiledRule:
         )
 
 
-def _ids_only(model_field: str) -> Prefetch:
-    related = RoutingRule._meta.get_field(model_field).related_model
-    return Prefetch(model_field, queryset=related.objects.only("pk"))
+def _condition_rows(institution_id: int):
+    """(rule id, condition name, target id as text) of every many-to-many condition of the
+    institution's rules, in one query (a UNION ALL of the six link tables) instead of one
+    prefetch query per kind: routing runs on every intake."""
+    parts = []
+    for name in CONDITIONS:
+        field = RoutingRule._meta.get_field(name)
+        through = field.remote_field.through
+        target_column = f"{field.m2m_reverse_field_name()}_id"
+        parts.append(
+            through.objects.filter(routingrule__institution_id=institution_id)
+            .annotate(condition=Value(name, output_field=CharField()),
+                      target=Cast(target_column, output_field=CharField()))
+            .values_list("routingrule_id", "condition", "target"))
+    return parts[0].union(*parts[1:], all=True)
 
 
 def rules_for(*, institution_id: int) -> list[_CompiledRule]:
-    """The institution's active rules whose area is usable, in (position, id) order. One
-    query for the rules plus one per kind of condition, however many rules there are."""
-    rules = (
+    """The institution's active rules whose area is usable, in (position, id) order. Two
+    queries however many rules and conditions there are: the rules, then every condition."""
+    rules = list(
         RoutingRule.objects.filter(
             institution_id=institution_id, is_active=True,
             area__institution_id=institution_id, area__is_active=True,
         )
         .select_related("area")
-        .prefetch_related(*(_ids_only(name) for name in (
-            "ticket_types", "topics", "channels", "regions", "comunas", "organizations")))
         .order_by("position", "id")
     )
-    return [_CompiledRule(rule) for rule in rules]
+    if not rules:
+        return []
+    conditions: dict[int, dict[str, set]] = {rule.pk: {} for rule in rules}
+    # The targets come back as text: back to each model's primary key type (ids, CUT codes).
+    to_pk = {name: RoutingRule._meta.get_field(name).related_model._meta.pk.to_python
+             for name in CONDITIONS}
+    for rule_id, name, target in _condition_rows(institution_id):
+        if rule_id in conditions:
+            conditions[rule_id].setdefault(name, set()).add(to_pk[name](target))
+    return [_CompiledRule(rule, conditions[rule.pk]) for rule in rules]
 
 
 def routing_first_match(*, draft, rules: list[_CompiledRule]) -> RoutingDecision | None:
@@ -178,8 +205,13 @@ def routing_first_match(*, draft, rules: list[_CompiledRule]) -> RoutingDecision
 
 def routing_decide(*, draft) -> RoutingDecision | None:
     """The first active rule of the draft's institution whose conditions all hold, or None
-    (then the topic's default area applies)."""
-    return routing_first_match(draft=draft, rules=rules_for(institution_id=draft.institution.pk))
+    (then the topic's default area applies). The compiled rules are cached per process and
+    institution configuration version (``catalog.cache``): an edited rule applies from the
+    next request on."""
+    institution = draft.institution
+    rules = institution_config(institution).get(
+        "routing-rules", lambda: rules_for(institution_id=institution.pk))
+    return routing_first_match(draft=draft, rules=rules)
 
 
 # --- helpers -------------------------------------------------------------------------------------

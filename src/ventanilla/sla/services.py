@@ -9,6 +9,9 @@ a lifecycle service, which hold the ticket's row lock) and save only the fields 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ventanilla.accounts.models import Membership, Role
+from ventanilla.catalog.cache import institution_config
 from ventanilla.catalog.models import Institution
 from ventanilla.notifications.services import outbox_enqueue_email
 from ventanilla.sla.calendar import (
@@ -71,12 +75,43 @@ SWEEP_OVERLAP = timedelta(minutes=10)
 
 # --- calendar and policy -------------------------------------------------------------------------
 
+# Calendars already read inside a ``sla_calendar_memo`` block, by institution id.
+_calendar_memo: ContextVar[dict | None] = ContextVar("sla_calendar_memo", default=None)
+
+
+@contextmanager
+def sla_calendar_memo() -> Iterator[None]:
+    """Inside the block each institution's calendar is read once: the intake needs it for
+    the deadlines and again when the acknowledgement moves the clock, within one
+    transaction, where an admin's change could not be seen anyway."""
+    token = _calendar_memo.set({})
+    try:
+        yield
+    finally:
+        _calendar_memo.reset(token)
+
+
 def sla_calendar_for(institution: Institution | int) -> BusinessCalendar:
     """The institution's business calendar: its settings (defaults when it has none) plus its
-    declared exceptions. Read from the database every time (two small queries), so changes
-    made in the admin apply at once; the expensive part, the official holiday table, is
-    cached per year in ``sla.calendar``."""
+    declared exceptions. Given a loaded ``Institution``, cached per process and
+    configuration version (``catalog.cache``: an edit applies from the next request on);
+    given an id, read from the database (two small queries; once per ``sla_calendar_memo``
+    block). The official holiday table is cached per year in ``sla.calendar``."""
     institution_id = getattr(institution, "pk", institution)
+    memo = _calendar_memo.get()
+    if memo is not None and institution_id in memo:
+        return memo[institution_id]
+    if isinstance(institution, Institution):
+        calendar = institution_config(institution).get(
+            "calendar", lambda: _calendar_read(institution_id))
+    else:
+        calendar = _calendar_read(institution_id)
+    if memo is not None:
+        memo[institution_id] = calendar
+    return calendar
+
+
+def _calendar_read(institution_id: int) -> BusinessCalendar:
     settings_row = (CalendarSettings.objects.filter(institution_id=institution_id)
                     .select_related("holiday_region").first())
     extra_working, extra_non_working = set(), set()
@@ -112,6 +147,13 @@ def _topic_chain(topic) -> list[int]:
     return chain
 
 
+def _loaded_institution(ticket: Ticket) -> Institution | None:
+    """The ticket's institution if already loaded (no query), else None."""
+    if Ticket.institution.is_cached(ticket):
+        return ticket.institution
+    return None
+
+
 def sla_policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The most specific active policy for the ticket, or None.
 
@@ -121,12 +163,24 @@ def sla_policy_for(ticket: Ticket) -> SlaPolicy | None:
     another one on entry). Ties go to the oldest policy, so the choice is stable.
     """
     chain = _topic_chain(ticket.topic)
-    candidates = SlaPolicy.objects.filter(
-        institution_id=ticket.institution_id, ticket_type_id=ticket.ticket_type_id,
-        is_active=True,
-    ).filter(Q(topic__isnull=True) | Q(topic_id__in=chain)).filter(
-        Q(urgency="") | Q(urgency=ticket.priority)
-    )
+    institution = _loaded_institution(ticket)
+    if institution is not None:
+        # Every active policy of the institution, cached (``catalog.cache``), filtered here
+        # exactly as the query below filters them.
+        policies = institution_config(institution).get("sla-policies", lambda: list(
+            SlaPolicy.objects.filter(institution_id=institution.pk, is_active=True)))
+        candidates = [
+            policy for policy in policies
+            if policy.ticket_type_id == ticket.ticket_type_id
+            and (policy.topic_id is None or policy.topic_id in chain)
+            and policy.urgency in ("", ticket.priority)]
+    else:
+        candidates = SlaPolicy.objects.filter(
+            institution_id=ticket.institution_id, ticket_type_id=ticket.ticket_type_id,
+            is_active=True,
+        ).filter(Q(topic__isnull=True) | Q(topic_id__in=chain)).filter(
+            Q(urgency="") | Q(urgency=ticket.priority)
+        )
 
     def rank(policy: SlaPolicy):
         has_topic = policy.topic_id is not None
@@ -225,13 +279,15 @@ def _point_clock(ticket: Ticket, targets: Targets, calendar: BusinessCalendar | 
 
 # --- use cases on one ticket ---------------------------------------------------------------------
 
-def sla_apply_on_open(*, ticket: Ticket) -> None:
+def sla_apply_on_open(*, ticket: Ticket, save: bool = True) -> None:
     """Choose the policy and store every stage's deadline on a new ticket, measured from
     received_at; point the clock at the first stage (the acknowledgement when it has a
-    target). Without a policy: final = the type's base hours, plan = min(72 h, final)."""
+    target). Without a policy: final = the type's base hours, plan = min(72 h, final).
+    ``save=False`` only sets the fields: the intake computes them before inserting the row
+    (one INSERT instead of an INSERT and an UPDATE)."""
     policy = sla_policy_for(ticket)
     targets = targets_of(policy, ticket.ticket_type)
-    calendar = sla_calendar_for(ticket.institution_id)
+    calendar = sla_calendar_for(_loaded_institution(ticket) or ticket.institution_id)
     ticket.sla_policy = policy
     for stage in STAGES:
         target = targets.for_stage(stage)
@@ -239,6 +295,8 @@ def sla_apply_on_open(*, ticket: Ticket) -> None:
                if target else None)
         setattr(ticket, DUE_FIELD[stage], due)
     _point_clock(ticket, targets, calendar)
+    if not save:
+        return
     # ``updated_at`` too: the dashboard rollups rebuild the days of changed tickets.
     ticket.save(update_fields=[
         "sla_policy", "ack_due_at", "plan_due_at", "due_at", "next_due_at", "at_risk_at",
@@ -246,12 +304,13 @@ def sla_apply_on_open(*, ticket: Ticket) -> None:
     ])
 
 
-def sla_stage_reached(*, ticket: Ticket, stage: str, at: datetime) -> None:
+def sla_stage_reached(*, ticket: Ticket, stage: str, at: datetime, save: bool = True) -> None:
     """Record that ``stage`` was answered at ``at`` and move the clock to the next stage.
 
     A later answer also satisfies earlier stages still open (the final answer given within
     72 hours is the plan too). The time already recorded for a stage is never overwritten.
-    ``done`` (or a stage past the final one) stops the clock.
+    ``done`` (or a stage past the final one) stops the clock. ``save=False`` only sets the
+    fields (the intake, on a ticket not inserted yet).
     """
     stage = str(stage)
     fields: list[str] = []
@@ -265,7 +324,7 @@ def sla_stage_reached(*, ticket: Ticket, stage: str, at: datetime) -> None:
     _point_clock(ticket, _ticket_targets(ticket), None)
     if (ticket.next_due_at, ticket.at_risk_at) != before:
         fields += ["next_due_at", "at_risk_at"]
-    if fields:
+    if fields and save:
         ticket.save(update_fields=[*fields, "updated_at"])
 
 

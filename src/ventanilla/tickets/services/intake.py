@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +24,7 @@ from ventanilla.catalog.models import (
 from ventanilla.citizens.services import ContactData, citizen_resolve, normalize_phone
 from ventanilla.core.models import Comuna, Region
 from ventanilla.routing.services import assignment_auto, routing_decide
-from ventanilla.sla.services import sla_apply_on_open
+from ventanilla.sla.services import sla_apply_on_open, sla_calendar_memo
 from ventanilla.tickets.models import (
     EventKind,
     FolioCounter,
@@ -38,7 +37,7 @@ from ventanilla.tickets.models import (
     Urgency,
 )
 from ventanilla.tickets.services.common import store_attachments
-from ventanilla.tickets.services.workflow import workflow_on_open
+from ventanilla.tickets.services.workflow import workflow_on_open, workflow_prepare_open
 from ventanilla.tickets.uploads import CheckedUpload
 
 
@@ -73,29 +72,56 @@ class TicketDraft:
     # Where answers go when not by e-mail (see ``Ticket.reply_channel``).
     reply_channel: str = ""
     reply_address: str = ""
+    # A folio already taken for this draft (``folio_reserve``); None: ``ticket_open`` takes it.
+    folio: str | None = None
 
 
 def folio_allocate(*, institution: Institution, year: int) -> str:
     """Next folio of the institution for the year, e.g. ``JUN-2026-000123``.
 
-    The counter row is incremented with an UPDATE (a row lock until commit), so two
-    concurrent intakes can never read the same value. A number whose ticket is rolled
-    back is skipped, not reused: folios may have gaps, never duplicates.
+    The counter row is incremented with one ``UPDATE … RETURNING`` (a row lock until the
+    transaction ends), so two concurrent intakes can never read the same value. A number
+    whose ticket is rolled back is skipped, not reused: folios may have gaps, never
+    duplicates. Called outside any transaction (see ``folio_reserve``) the lock lasts one
+    statement; inside one, until it commits, so callers take it as late as they can.
     """
-    with transaction.atomic():
-        updated = FolioCounter.objects.filter(institution=institution, year=year).update(
-            last_value=F("last_value") + 1
-        )
-        if not updated:
+    table = connection.ops.quote_name(FolioCounter._meta.db_table)
+    increment = (f"UPDATE {table} SET last_value = last_value + 1 "  # noqa: S608 (names)
+                 f"WHERE institution_id = %s AND year = %s RETURNING last_value")
+    with connection.cursor() as cursor:
+        cursor.execute(increment, [institution.pk, year])
+        row = cursor.fetchone()
+        if row is None:
             try:
                 with transaction.atomic():
-                    FolioCounter.objects.create(institution=institution, year=year, last_value=1)
+                    FolioCounter.objects.create(institution=institution, year=year,
+                                                last_value=1)
+                value = 1
             except IntegrityError:  # another intake created this year's counter first
-                FolioCounter.objects.filter(institution=institution, year=year).update(
-                    last_value=F("last_value") + 1
-                )
-        value = FolioCounter.objects.get(institution=institution, year=year).last_value
+                cursor.execute(increment, [institution.pk, year])
+                value = cursor.fetchone()[0]
+        else:
+            value = row[0]
     return f"{institution.folio_prefix}-{year}-{value:06d}"
+
+
+def folio_reserve(draft: TicketDraft) -> TicketDraft:
+    """The draft with its reception time fixed and, when no transaction is open, its folio
+    taken now, in a statement of its own.
+
+    Every intake of an institution increments the same counter row; taken inside the intake
+    transaction, its lock would be held through the citizen lookup, routing, deadlines, the
+    outbox and the commit, serialising every intake of the institution. Taken before, it
+    is held for one statement. Folios still come in reception order, unique; a ticket that
+    fails after this point leaves a gap, as a rollback always did. Inside a caller's
+    transaction nothing is taken here: ``ticket_open`` takes it as late as it can.
+    """
+    received_at = draft.received_at or timezone.now()
+    if draft.folio or connection.in_atomic_block:
+        return replace(draft, received_at=received_at)
+    year = received_at.astimezone(ZoneInfo(settings.TIME_ZONE)).year
+    return replace(draft, received_at=received_at,
+                   folio=folio_allocate(institution=draft.institution, year=year))
 
 
 def _is_logged_in(user) -> bool:
@@ -141,20 +167,25 @@ def _reply_route(draft: TicketDraft) -> tuple[str, str]:
     return ("sms", "+" + phone) if has_sms else ("", "")
 
 
-def ticket_open(*, draft: TicketDraft) -> Ticket:
+def ticket_open(*, draft: TicketDraft, caller_resolves_conflicts: bool = False) -> Ticket:
     """The intake service: the only way a ticket comes into existence.
 
     Idempotent on ``idempotency_key``: a retried submission returns the first ticket.
+    ``caller_resolves_conflicts``: the caller runs this inside its own transaction, has
+    already looked the idempotency key up and resolves a unique conflict itself after its
+    transaction rolls back (``api_ticket_open``): then the key is not read again and no
+    savepoint is taken (two statements fewer per intake).
     """
     _check_draft(draft)
-    if draft.idempotency_key:
+    if draft.idempotency_key and not caller_resolves_conflicts:
         existing = Ticket.objects.filter(
             institution=draft.institution, idempotency_key=draft.idempotency_key
         ).first()
         if existing:
             return existing
 
-    received_at = draft.received_at or timezone.now()
+    draft = folio_reserve(draft)
+    received_at = draft.received_at
     reply_channel, reply_address = _reply_route(draft)
     region = draft.region or (draft.comuna.region if draft.comuna else None)
     if region is None and draft.organization is not None:
@@ -168,14 +199,13 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
     folio_year = received_at.astimezone(ZoneInfo(settings.TIME_ZONE)).year
 
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not caller_resolves_conflicts), sla_calendar_memo():
             citizen = draft.citizen or citizen_resolve(contact=draft.contact,
                                                        user=draft.citizen_user)
-            folio = folio_allocate(institution=draft.institution, year=folio_year)
             decision = routing_decide(draft=draft)
             is_three_stage = draft.ticket_type.workflow == Workflow.THREE_STAGE
-            ticket = Ticket.objects.create(
-                institution=draft.institution, folio=folio, channel=draft.channel,
+            ticket = Ticket(
+                institution=draft.institution, channel=draft.channel,
                 ticket_type=draft.ticket_type, topic=draft.topic,
                 requester_type=draft.requester_type, organization=draft.organization,
                 region=region, comuna=comuna, urgency=draft.urgency,
@@ -195,6 +225,15 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
                 created_by=draft.created_by, idempotency_key=draft.idempotency_key or None,
                 filed_by=draft.citizen_user if _is_logged_in(draft.citizen_user) else None,
             )
+            # Deadlines and the workflow's entry state are set before the row exists, so it
+            # is inserted once with them.
+            sla_apply_on_open(ticket=ticket, save=False)
+            workflow_prepare_open(ticket=ticket)
+            # Inside a caller's transaction the folio counter is locked from here to the
+            # commit: as late as possible.
+            ticket.folio = draft.folio or folio_allocate(institution=draft.institution,
+                                                         year=folio_year)
+            ticket.save(force_insert=True)
             event = TicketEvent.objects.create(
                 ticket=ticket, kind=EventKind.CREATED, created_at=received_at,
                 actor=draft.created_by if draft.created_by else None, is_public=True,
@@ -212,13 +251,12 @@ def ticket_open(*, draft: TicketDraft) -> Ticket:
                 kind=InteractionKind.TICKET_OPENED, occurred_at=received_at,
                 is_self_service=not draft.channel.is_assisted, citizen=citizen, ticket=ticket,
             )
-            sla_apply_on_open(ticket=ticket)
             workflow_on_open(ticket=ticket)
             if ticket.triage_status == TriageStatus.NOT_REQUIRED and ticket.is_open:
                 assignment_auto(ticket=ticket)
     except IntegrityError:
         # Two submissions with the same idempotency key raced: the other one won.
-        if draft.idempotency_key:
+        if draft.idempotency_key and not caller_resolves_conflicts:
             existing = Ticket.objects.filter(
                 institution=draft.institution, idempotency_key=draft.idempotency_key
             ).first()
