@@ -222,3 +222,25 @@ def test_inbox_query_count_does_not_grow_with_rows(client, catalog, triage):
     assert (rows_few, rows_many) == (5, 25)
     assert many == few
     assert few <= 14
+
+
+def test_warm_inbox_reads_no_catalog_and_sees_a_new_area(client, catalog, triage):
+    """The filter choices are kept per process until the institution's configuration
+    changes: a warm page reads no catalog table, and a new area is offered at once."""
+    from ventanilla.catalog.cache import config_cache_clear
+    from ventanilla.catalog.models import Area
+
+    config_cache_clear()
+    client.get(INBOX)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(INBOX)
+    assert response.status_code == 200
+    catalog_tables = ("catalog_tickettype", "catalog_topic", "catalog_area", "catalog_channel",
+                      "core_region")
+    assert not [q["sql"] for q in queries  # (the member's own areas come with the login)
+                if any(f'FROM "{table}"' in q["sql"] for table in catalog_tables)
+                and "accounts_membership_areas" not in q["sql"]]
+
+    Area.objects.create(institution=catalog["institution"], name="Área recién creada")
+    response = client.get(INBOX)
+    assert "Área recién creada" in response.content.decode()

@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ventanilla.accounts.models import Membership, Role
+from ventanilla.catalog.cache import institution_config
 from ventanilla.catalog.selectors import ticket_type_list, topic_list
 from ventanilla.console.selectors import area_list, channel_list_active
 from ventanilla.core.forms import AccessibleFormMixin, MultipleFileField
-from ventanilla.core.selectors import region_list
+from ventanilla.core.selectors import region_list_cached
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import Status, Ticket
 from ventanilla.tickets.selectors import InboxFilters
@@ -32,6 +33,23 @@ def _topic_choices(institution) -> list[tuple[str, str]]:
         depth[topic.pk] = level
         choices.append((str(topic.pk), "— " * level + topic.name))
     return choices
+
+
+def _filter_catalog(institution) -> dict[str, list[tuple[str, str]]]:
+    """The inbox filters' choices, kept per process until the institution's configuration
+    changes (``catalog.cache``): the inbox is the most opened page, and its catalog changes a
+    few times a year."""
+
+    def load() -> dict[str, list[tuple[str, str]]]:
+        return {
+            "types": [(str(t.pk), t.name) for t in ticket_type_list(institution=institution)],
+            "topics": _topic_choices(institution),
+            "areas": [(str(a.pk), a.name) for a in area_list(institution=institution)],
+            "channels": [(str(c.pk), c.name) for c in channel_list_active()],
+            "regions": [(r.code, r.name) for r in region_list_cached()],
+        }
+
+    return institution_config(institution).get("console_inbox_filter_choices", load)
 
 
 class InboxFilterForm(AccessibleFormMixin, forms.Form):
@@ -57,28 +75,22 @@ class InboxFilterForm(AccessibleFormMixin, forms.Form):
 
     def __init__(self, *args, membership: Membership, **kwargs):
         super().__init__(*args, **kwargs)
-        institution = membership.institution
+        catalog = _filter_catalog(membership.institution)
         self.fields["status"].choices = [
             (STATUS_OPEN, _("Abiertos")), *Status.choices, (STATUS_ALL, _("Todos")),
         ]
         everything = [("", _("Todos"))]
-        self.fields["ticket_type"].choices = everything + [
-            (str(t.pk), t.name) for t in ticket_type_list(institution=institution)
-        ]
-        self.fields["topic"].choices = everything + _topic_choices(institution)
+        self.fields["ticket_type"].choices = everything + catalog["types"]
+        self.fields["topic"].choices = everything + catalog["topics"]
         if membership.role == Role.RESPONDER:
-            own = permissions.area_ids(membership)
-            areas = [(str(a.pk), a.name) for a in area_list(institution=institution) if a.pk in own]
+            own = {str(pk) for pk in permissions.area_ids(membership)}
+            areas = [(pk, name) for pk, name in catalog["areas"] if pk in own]
             self.fields["area"].choices = [("", _("Todas mis áreas")), *areas]
         else:
-            areas = [(str(a.pk), a.name) for a in area_list(institution=institution)]
-            self.fields["area"].choices = [("", _("Todas")), (NO_AREA, _("Sin área")), *areas]
-        self.fields["channel"].choices = everything + [
-            (str(c.pk), c.name) for c in channel_list_active()
-        ]
-        self.fields["region"].choices = [("", _("Todas"))] + [
-            (r.code, r.name) for r in region_list()
-        ]
+            self.fields["area"].choices = [("", _("Todas")), (NO_AREA, _("Sin área")),
+                                           *catalog["areas"]]
+        self.fields["channel"].choices = everything + catalog["channels"]
+        self.fields["region"].choices = [("", _("Todas")), *catalog["regions"]]
         for name in ("status", "ticket_type", "topic", "area", "channel", "region", "sla"):
             self.fields[name].error_messages["invalid_choice"] = _(
                 "Ese valor no está disponible; se ignoró este filtro."
