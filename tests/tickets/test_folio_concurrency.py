@@ -4,12 +4,15 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from tests.factories import make_catalog, open_ticket
+from tests.tickets.test_folio_reserve import RECEIVED as RESERVED_AT
+from tests.tickets.test_folio_reserve import draft_for
 from ventanilla.citizens.services import ContactData
 from ventanilla.tickets.models import FolioCounter, Ticket
-from ventanilla.tickets.services import folio_allocate
+from ventanilla.tickets.services import folio_allocate, ticket_open
+from ventanilla.tickets.services.intake import folio_reserve
 
 THREADS = 8
 PER_THREAD = 15
@@ -107,3 +110,34 @@ def test_concurrent_idempotent_submissions_create_one_ticket():
     )
     assert len(set(results)) == PER_THREAD
     assert Ticket.objects.filter(institution=catalog["institution"]).count() == PER_THREAD
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_folios_reserved_outside_a_transaction_are_consecutive_and_unique():
+    """``folio_reserve`` takes the folio in a statement of its own (the counter row is locked
+    for that statement only), before the intake transaction the API then opens."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: needs row-level concurrency (DATABASE_URL=postgres://…)")
+    catalog = make_catalog()
+    institution = catalog["institution"]
+
+    def work(index, step):
+        assert not connection.in_atomic_block
+        draft = folio_reserve(draft_for(catalog))
+        assert draft.folio  # taken before any transaction
+        # Every other one is opened, as the API does after reserving.
+        if (index + step) % 2 == 0:
+            with transaction.atomic():
+                ticket = ticket_open(draft=draft, caller_resolves_conflicts=True)
+            assert ticket.folio == draft.folio
+        return draft.folio
+
+    folios = _run_threads(work)
+
+    total = THREADS * PER_THREAD
+    year = RESERVED_AT.year
+    assert sorted(folios) == [f"{institution.folio_prefix}-{year}-{n:06d}"
+                              for n in range(1, total + 1)]
+    assert FolioCounter.objects.get(institution=institution, year=year).last_value == total
+    assert Ticket.objects.filter(institution=institution).count() == total // 2
