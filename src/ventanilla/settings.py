@@ -374,3 +374,16 @@ IMAP_SSL = env_bool("IMAP_SSL", default=True)
 IMAP_MAILBOX = os.environ.get("IMAP_MAILBOX", "INBOX")
 FETCH_MAIL_EVERY = int(os.environ.get("FETCH_MAIL_EVERY", "60"))
 INBOUND_MAIL_MAX_BYTES = int(os.environ.get("INBOUND_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+
+# --- Trust (issue 8) ---------------------------------------------------------------------------
+# Each block below belongs to one part of the trust work; keep each part's settings in its block.
+
+# --- Trust: staff authentication (passwords, TOTP, lock-out, sessions, re-authentication) ---
+
+# --- Trust: personal data (access log, portability, retention, erasure, log redaction) ---
+
+# --- Trust: abuse (rate limits, anti-spam, uploads, antivirus) ---
+
+# --- Trust: HTTP hardening (CSP, HSTS, cookies, deploy checks) ---
+
+# --- Trust: operations (backup, restore, health, uptime, availability) ---
