@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Parallel test workers (pytest-xdist); 2 cores here.
 TEST_WORKERS ?= 2
 
-.PHONY: help install browser-deps mail-deps run test lint bench messages clean
+.PHONY: help install browser-deps mail-deps clamav-deps run test lint bench messages clean
 
 help:
 	@echo "make run    install everything, migrate SQLite, load demo data, start web + worker"
@@ -48,13 +48,26 @@ mail-deps:
 	  fi; \
 	fi
 
+# Debian's clamav-daemon is the real clamd the upload scanning tests talk to (they start their
+# own instance on a temporary socket with a tiny test signature database: no freshclam, no
+# internet; the system service is not used).
+clamav-deps:
+	@if [ ! -x /usr/sbin/clamd ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's clamav-daemon for the antivirus tests…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav-daemon >/dev/null; \
+	  else \
+	    echo "clamd is missing and this user cannot apt-get install it: antivirus tests will be skipped."; \
+	  fi; \
+	fi
+
 run: install
 	$(PY) -m ventanilla migrate --noinput -v0
 	$(PY) -m ventanilla collectstatic --noinput -v0
 	$(PY) -m ventanilla seed_demo
 	exec $(PY) -m ventanilla serve
 
-test: install browser-deps mail-deps lint
+test: install browser-deps mail-deps clamav-deps lint
 	@echo "Database: $${DATABASE_URL:-SQLite (embedded)}"
 	$(PY) -m pytest -n $(TEST_WORKERS) -q
 

@@ -166,10 +166,12 @@ CSRF_COOKIE_SECURE = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
 SECURE_HSTS_SECONDS = int(
     os.environ.get("SECURE_HSTS_SECONDS", "31536000" if IS_PRODUCTION else "0")
 )
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 
 # --- Internationalisation -----------------------------------------------------------------------
@@ -379,11 +381,253 @@ INBOUND_MAIL_MAX_BYTES = int(os.environ.get("INBOUND_MAIL_MAX_BYTES", str(25 * 1
 # Each block below belongs to one part of the trust work; keep each part's settings in its block.
 
 # --- Trust: staff authentication (passwords, TOTP, lock-out, sessions, re-authentication) ---
+from datetime import timedelta as _timedelta  # noqa: E402
+
+# Passwords: Django's validators plus a longer minimum for staff and a ban on the person's
+# own name, e-mail and institution (ventanilla.accounts.passwords).
+AUTH_PASSWORD_VALIDATORS += [
+    {"NAME": "ventanilla.accounts.passwords.StaffMinimumLengthValidator",
+     "OPTIONS": {"min_length": int(os.environ.get("STAFF_PASSWORD_MIN_LENGTH", "12"))}},
+    {"NAME": "ventanilla.accounts.passwords.PersonalInfoValidator"},
+]
+# Second factor (TOTP): compulsory for these roles in any institution and for admin-site
+# users; an institution may make it compulsory for all its staff (InstitutionSecurityPolicy).
+STAFF_TOTP_REQUIRED_ROLES = env_list("STAFF_TOTP_REQUIRED_ROLES", "supervisor,sysadmin")
+LOGIN_SECOND_STEP_MAX_AGE = 300  # seconds between the password and the code
+# Fernet keys (newest first) that encrypt the authenticator secrets at rest
+# (ventanilla.accounts.secretbox); without them a key is derived from SECRET_KEY.
+SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
+# Re-authentication for sensitive actions (ventanilla.accounts.reauth.require_recent_auth).
+REAUTH_MAX_AGE = int(os.environ.get("REAUTH_MAX_AGE", "600"))
+# Sessions: idle timeouts and an absolute maximum since login (SESSION_COOKIE_AGE, 8 h).
+STAFF_SESSION_IDLE_TIMEOUT = int(os.environ.get("STAFF_SESSION_IDLE_TIMEOUT", "1800"))
+CITIZEN_SESSION_IDLE_TIMEOUT = int(os.environ.get("CITIZEN_SESSION_IDLE_TIMEOUT", "7200"))
+SESSION_ABSOLUTE_MAX_AGE = SESSION_COOKIE_AGE
+# Lock-out (django-axes): 5 failures per account and address, or LOGIN_IP_FAILURE_LIMIT from
+# one address, lock for 15 minutes. Wrong second-factor codes count as failures.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += [
+    "ventanilla.accounts.middleware.StaffAuthenticationMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes requires
+]
+AXES_HANDLER = "ventanilla.accounts.lockout.VentanillaAxesHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("LOGIN_IP_FAILURE_LIMIT", "50"))
+AXES_COOLOFF_TIME = _timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_USERNAME_CALLABLE = "ventanilla.accounts.lockout.axes_username"
+AXES_LOCKOUT_CALLABLE = "ventanilla.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "new_password1", "new_password2"]
+# The client address as the rate limits see it (TRUSTED_PROXY_COUNT, abuse block), so a
+# reverse proxy's own address is never the one locked.
+AXES_CLIENT_IP_CALLABLE = "ventanilla.accounts.lockout.axes_client_ip"
 
 # --- Trust: personal data (access log, portability, retention, erasure, log redaction) ---
+# Every handler drops RUTs, e-mail addresses, phone numbers and tokens from log messages
+# (ventanilla.core.logging). Handlers added by other blocks get it too when they are added
+# before this line; a handler added later should list "redact_personal_data" itself.
+LOGGING.setdefault("filters", {})["redact_personal_data"] = {
+    "()": "ventanilla.core.logging.RedactPersonalDataFilter"}
+for _handler in LOGGING["handlers"].values():
+    _handler.setdefault("filters", [])
+    if "redact_personal_data" not in _handler["filters"]:
+        _handler["filters"].append("redact_personal_data")
+# Closed tickets of a type without a RetentionRule: erasure is refused for this many years
+# after closing (the institution's archive duties); they are never anonymised automatically.
+PRIVACY_DEFAULT_LEGAL_HOLD_YEARS = int(os.environ.get("PRIVACY_DEFAULT_LEGAL_HOLD_YEARS", "2"))
+# How many tickets one retention transaction anonymises (the worker runs it daily).
+RETENTION_CHUNK_SIZE = int(os.environ.get("RETENTION_CHUNK_SIZE", "200"))
+# Seconds between the worker's retention runs (0: never; run `ventanilla apply_retention`).
+# 0 in the test profile, like the uptime probe: a test's worker must not anonymise its data.
+RETENTION_EVERY = int(os.environ.get("RETENTION_EVERY",
+                                     "0" if ENVIRONMENT == "test" else str(24 * 3600)))
 
 # --- Trust: abuse (rate limits, anti-spam, uploads, antivirus) ---
+# Client address for rate limits: with N trusted reverse proxies in front, the address the
+# outermost one saw is the N-th X-Forwarded-For entry from the right; entries to its left
+# were written by the client and are never used. 0: REMOTE_ADDR only. BEHIND_PROXY=1
+# (HTTP hardening block) implies one proxy unless TRUSTED_PROXY_COUNT says otherwise.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT")
+                          or (1 if env_bool("BEHIND_PROXY") else 0))
+# DRF's anonymous throttle reads the same header: its default (NUM_PROXIES None) would take
+# the whole client-supplied X-Forwarded-For as the identity, defeating the limit.
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# Web rate limits (core/ratelimit.py): "<count>/<period>", period s, m, min, h, d,
+# optionally with a number ("10/10m"). Counted in the shared cache like the API throttles.
+# Off by default in the test profile (one cache for the whole run); tests turn them on.
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", default=ENVIRONMENT != "test")
+RATE_LIMITS = {
+    scope: os.environ.get(f"RATE_LIMIT_{scope.upper()}", default)
+    for scope, default in {
+        "request_form": "20/h",       # portal request form submissions, per IP
+        "track": "30/10m",            # tracking lookups (folio + e-mail), per IP
+        "track_folio": "10/10m",      # tracking lookups of one folio, from any IP
+        "track_view": "300/10m",      # tracking pages and personal links, per IP
+        "signup": "10/h",             # account sign-ups, per IP
+        "verify_resend": "5/h",       # verification e-mail re-sends, per IP
+        "survey": "30/10m",           # survey answers, per IP
+        "paper_form": "60/10m",       # printable PDF form (generated), per IP
+        "open311_post": "60/10m",     # Open311 POST (before the api_key check), per IP
+    }.items()
+}
+# Anti-spam on the anonymous request form: a honeypot field and a signed timestamp that
+# must be between ANTISPAM_MIN_SECONDS and ANTISPAM_MAX_AGE_SECONDS old; the same content
+# from the same address within ANTISPAM_DUPLICATE_SECONDS returns the first folio.
+# The test profile accepts a form without the timestamp (test payloads carry none).
+ANTISPAM_MIN_SECONDS = int(os.environ.get("ANTISPAM_MIN_SECONDS", "3"))
+ANTISPAM_MAX_AGE_SECONDS = int(os.environ.get("ANTISPAM_MAX_AGE_SECONDS", str(2 * 3600)))
+ANTISPAM_REQUIRE_TOKEN = env_bool("ANTISPAM_REQUIRE_TOKEN", default=ENVIRONMENT != "test")
+ANTISPAM_DUPLICATE_SECONDS = int(os.environ.get(  # 0: off (the test profile's default)
+    "ANTISPAM_DUPLICATE_SECONDS", "0" if ENVIRONMENT == "test" else "600"))
+# Uploads: images larger than this many pixels are refused before decoding (decompression
+# bombs); a 10 MB JPEG from a phone is about 12-50 Mpx.
+ATTACHMENT_MAX_IMAGE_PIXELS = int(os.environ.get("ATTACHMENT_MAX_IMAGE_PIXELS", "60000000"))
+# Optional ClamAV: clamd's unix socket (CLAMD_SOCKET) or TCP address (CLAMD_HOST, CLAMD_PORT).
+# When set every upload is scanned before it is stored. CLAMD_FAIL_OPEN=1 accepts uploads
+# while clamd is unreachable (default: refuse them and ask to retry later).
+CLAMD_SOCKET = os.environ.get("CLAMD_SOCKET", "")
+CLAMD_HOST = os.environ.get("CLAMD_HOST", "")
+CLAMD_PORT = int(os.environ.get("CLAMD_PORT", "3310"))
+CLAMD_TIMEOUT = float(os.environ.get("CLAMD_TIMEOUT", "30"))
+CLAMD_FAIL_OPEN = env_bool("CLAMD_FAIL_OPEN", default=False)
 
 # --- Trust: HTTP hardening (CSP, HSTS, cookies, deploy checks) ---
+# A production key must be long and random: it signs sessions, password-reset and tracking
+# links (Django's own criteria for check --deploy's security.W009).
+if IS_PRODUCTION and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 50 random characters in production "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+# Content-Security-Policy (django-csp 4): scripts, styles, images and fonts from this server
+# only; no inline script or style is allowed anywhere (the templates carry none and the
+# scripts hook on data- attributes), so injected markup cannot run code. Views that need
+# more say so with django-csp's decorators (the API docs page: see api/urls.py).
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead,
+# to try a change on a live site; CSP_REPORT_URI collects the browsers' violation reports.
+from csp.constants import NONE as _CSP_NONE  # noqa: E402
+from csp.constants import SELF as _CSP_SELF  # noqa: E402
+
+_csp_directives = {
+    "default-src": [_CSP_SELF],
+    "script-src": [_CSP_SELF],
+    "style-src": [_CSP_SELF],
+    "img-src": [_CSP_SELF],
+    "font-src": [_CSP_SELF],
+    "connect-src": [_CSP_SELF],
+    "object-src": [_CSP_NONE],
+    "base-uri": [_CSP_NONE],
+    "frame-ancestors": [_CSP_NONE],
+    "form-action": [_CSP_SELF],
+}
+if os.environ.get("CSP_REPORT_URI"):
+    _csp_directives["report-uri"] = os.environ["CSP_REPORT_URI"]
+# (No setting named CSP_*: django-csp 4 takes any such name for a pre-4.0 setting.)
+if env_bool("CSP_REPORT_ONLY"):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp_directives}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "ventanilla.core.http_headers.SecurityHeadersMiddleware",
+)
+PERMISSIONS_POLICY_DISABLED = [
+    "camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth",
+    "display-capture", "browsing-topics",
+]
+CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Cookies: Secure in production (set in the Auth block), SameSite=Lax so a cross-site POST
+# carries no session; the CSRF cookie is HttpOnly because every script reads the token from
+# the form's hidden input, never from the cookie.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+# Plain-HTTP requests are redirected to HTTPS in production. SECURE_SSL_REDIRECT=0 is for a
+# proxy that terminates TLS and redirects itself; it then has to be declared (BEHIND_PROXY)
+# so Django trusts its X-Forwarded-Proto and still builds https links and Secure cookies.
+if IS_PRODUCTION and not SECURE_SSL_REDIRECT and not env_bool("BEHIND_PROXY"):
+    raise ImproperlyConfigured(
+        "SECURE_SSL_REDIRECT=0 in production needs BEHIND_PROXY=1 (the proxy terminates TLS "
+        "and redirects plain HTTP)."
+    )
+# Load balancers probe the health endpoint over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", [])]
+if IS_PRODUCTION and not SECURE_SSL_REDIRECT:
+    # Only reachable with BEHIND_PROXY (above): the proxy does the redirect.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a decision of the owner of the whole registrable domain (it binds every
+    # subdomain of the institution and takes months to undo), not of this application;
+    # opt in with SECURE_HSTS_PRELOAD=1 once that owner has decided.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- Trust: operations (backup, restore, health, uptime, availability) ---
+# (faults) Outbox retries: the wait after the n-th failed attempt is
+# OUTBOX_BACKOFF_SECONDS * 2^(n-1), capped at OUTBOX_BACKOFF_MAX_SECONDS, so a message is
+# tried at least every 15 minutes however long the provider was down.
+OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+# (faults)
+OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "900"))
+# (faults) A message that keeps failing with retryable errors is given up (status failed)
+# only once it has had OUTBOX_MAX_ATTEMPTS attempts AND is this old: an outage of hours
+# (provider down, network cut) loses nothing, it is delivered when the provider is back.
+OUTBOX_RETRY_HOURS = float(os.environ.get("OUTBOX_RETRY_HOURS", "72"))
+# (faults) A message claimed for sending longer ago than this is taken back by the outbox
+# replay (its worker died). Keep it well above EMAIL_TIMEOUT and PROVIDER_HTTP_TIMEOUT: a
+# slow but live worker must never lose its claim (the message would be sent twice).
+OUTBOX_CLAIM_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_CLAIM_TIMEOUT_SECONDS", "600"))
+# (faults) The outbox replay re-queues a due message only once it has waited this long for
+# its own job (a job lost with a task process that died; shorter in tests).
+OUTBOX_REPLAY_GRACE_SECONDS = float(os.environ.get("OUTBOX_REPLAY_GRACE_SECONDS", "60"))
+# (faults) Seconds an API client is told to wait (Retry-After) when the database is
+# unreachable (503 instead of a 500; a retry with the same Idempotency-Key is safe).
+DATABASE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DATABASE_UNAVAILABLE_RETRY_AFTER", "5"))
+# ``ventanilla backup`` writes here unless --output says otherwise (one .tar.gz per run).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
+# PostgreSQL client programs used by backup/restore (the password goes in PGPASSWORD).
+PG_DUMP_PATH = os.environ.get("PG_DUMP_PATH", "pg_dump")
+PG_RESTORE_PATH = os.environ.get("PG_RESTORE_PATH", "pg_restore")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # libpq waits forever for an unreachable server by default: a health check (and every
+    # request) would hang instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "10")))
+INSTALLED_APPS += ["ventanilla.operations"]
+# Uptime probe, run by ``ventanilla worker``: every UPTIME_PROBE_EVERY seconds it asks the web
+# (UPTIME_PROBE_URL, SITE_URL/healthz by default) and checks the database and the queue itself.
+# (0 = no probe: the default of the test profile, whose workers have no web to probe.)
+UPTIME_PROBE_EVERY = int(os.environ.get("UPTIME_PROBE_EVERY",
+                                        "0" if ENVIRONMENT == "test" else "60"))
+_uptime_period = UPTIME_PROBE_EVERY or 60
+UPTIME_PROBE_TIMEOUT = float(os.environ.get("UPTIME_PROBE_TIMEOUT", "5"))
+UPTIME_PROBE_URL = os.environ.get("UPTIME_PROBE_URL", SITE_URL.rstrip("/") + "/healthz")
+# A successful probe vouches for the service this long at most; beyond it, without a newer
+# probe, the time is "unknown" (the worker itself was not watching).
+UPTIME_PROBE_VALID_FOR = int(os.environ.get("UPTIME_PROBE_VALID_FOR",
+                                            str(3 * _uptime_period)))
+UPTIME_RETENTION_DAYS = int(os.environ.get("UPTIME_RETENTION_DAYS", "800"))
+# The tender: 99 % a month; at most 12 outages a calendar year, none longer than 4 hours.
+AVAILABILITY_TARGET_PERCENT = os.environ.get("AVAILABILITY_TARGET_PERCENT", "99")
+AVAILABILITY_MAX_OUTAGES_PER_YEAR = int(os.environ.get("AVAILABILITY_MAX_OUTAGES_PER_YEAR", "12"))
+AVAILABILITY_MAX_OUTAGE_HOURS = float(os.environ.get("AVAILABILITY_MAX_OUTAGE_HOURS", "4"))
+# /healthz: the database answers SELECT 1 within this; the worker's last probe is at most
+# HEALTH_WORKER_MAX_AGE old; the oldest ready task waits at most HEALTH_QUEUE_MAX_AGE.
+HEALTH_DATABASE_TIMEOUT_MS = int(os.environ.get("HEALTH_DATABASE_TIMEOUT_MS", "2000"))
+HEALTH_WORKER_MAX_AGE = int(os.environ.get("HEALTH_WORKER_MAX_AGE",
+                                           str(3 * _uptime_period)))
+HEALTH_QUEUE_MAX_AGE = int(os.environ.get("HEALTH_QUEUE_MAX_AGE", "600"))

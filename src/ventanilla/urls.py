@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from ventanilla.accounts import views as accounts_views
 from ventanilla.core.views import healthz
 
 admin.site.site_header = _("Ventanilla — administración")
@@ -11,6 +12,8 @@ admin.site.site_title = "Ventanilla"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
+    # The admin site logs in through the same login as everyone (password, TOTP, lock-out).
+    path("admin/login/", accounts_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("cuenta/", include("ventanilla.accounts.urls")),
     path("consola/", include("ventanilla.console.urls")),

@@ -199,6 +199,7 @@ def test_a_recent_claim_is_left_alone_by_replay(smtp_server):
 
 def test_stuck_message_out_of_attempts_fails_instead_of_looping(settings, smtp_server):
     settings.OUTBOX_MAX_ATTEMPTS = 3
+    settings.OUTBOX_RETRY_HOURS = 0  # give up on attempts alone
     message = enqueue()
     OutboundMessage.objects.filter(pk=message.pk).update(
         status=OutboundStatus.SENDING, attempts=3,
@@ -227,6 +228,7 @@ def test_recipient_refused_for_good_fails_at_once(smtp_server,
 
 def test_gives_up_after_max_attempts(settings, smtp_server, django_capture_on_commit_callbacks):
     settings.OUTBOX_MAX_ATTEMPTS = 2
+    settings.OUTBOX_RETRY_HOURS = 0  # give up on attempts alone
     smtp_server.stop()
     with django_capture_on_commit_callbacks(execute=True):
         message = enqueue()
@@ -251,6 +253,7 @@ def test_no_recipient_no_message():
 def test_retry_gives_a_failed_message_a_fresh_round(settings, smtp_server,
                                                     django_capture_on_commit_callbacks):
     settings.OUTBOX_MAX_ATTEMPTS = 1
+    settings.OUTBOX_RETRY_HOURS = 0  # give up on attempts alone
     smtp_server.stop()
     with django_capture_on_commit_callbacks(execute=True):
         message = enqueue()

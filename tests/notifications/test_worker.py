@@ -166,19 +166,24 @@ def test_worker_delivers_replays_and_stops_cleanly_on_sigterm(db_copy, smtp, sta
     assert worker.process.returncode == 0, worker.output
 
 
-def test_worker_fails_when_its_db_worker_dies(db_copy, smtp, start_worker):
+def test_worker_restarts_its_db_worker_when_it_dies(db_copy, smtp, start_worker):
     worker = start_worker(db_copy, smtp.port)
     child: list[int] = []
 
-    def find_child() -> bool:
-        child[:] = [pid for pid, cmd in children_of(worker.process.pid) if "db_worker" in cmd]
+    def find_child(exclude=()) -> bool:
+        child[:] = [pid for pid, cmd in children_of(worker.process.pid)
+                    if "db_worker" in cmd and pid not in exclude]
         return bool(child)
 
     wait_for(find_child, 20, lambda: worker.output)
-    os.kill(child[0], signal.SIGKILL)
+    first = child[0]
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: find_child(exclude={first}), 20, lambda: worker.output)
+    assert worker.process.poll() is None
+    assert "db_worker exited" in worker.output and "restarting it" in worker.output
+    worker.process.send_signal(signal.SIGTERM)
     assert worker.wait_group_gone(STOP_TIMEOUT), worker.output
-    assert worker.process.returncode != 0
-    assert "db_worker exited" in worker.output
+    assert worker.process.returncode == 0, worker.output
 
 
 # --- the periodic loop, in process -------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Account forms: e-mail login and citizen sign-up."""
 
+import copy
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -85,4 +87,81 @@ class SignupForm(AccessibleFormMixin, forms.Form):
                 password_validation.validate_password(password1, user=candidate)
             except ValidationError as exc:
                 self.add_error("password1", exc)
+        return cleaned
+
+
+class SecondFactorForm(AccessibleFormMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Código de verificación"), max_length=20, strip=True,
+        help_text=_("Los 6 dígitos que muestra su aplicación autenticadora, o uno de sus "
+                    "códigos de recuperación."),
+        error_messages={"required": _("Escriba el código.")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text",
+                                      "spellcheck": "false", "autocapitalize": "off"}),
+    )
+
+
+class TotpEnrolForm(AccessibleFormMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Código que muestra la aplicación"), max_length=10, strip=True,
+        help_text=_("6 dígitos."),
+        error_messages={"required": _("Escriba el código que muestra la aplicación.")},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "pattern": "[0-9 ]*"}),
+    )
+
+
+class ReauthForm(AccessibleFormMixin, forms.Form):
+    """Confirm the password (and the code when the person has a second factor)."""
+
+    password = forms.CharField(
+        label=_("Contraseña"), strip=False,
+        error_messages={"required": _("Escriba su contraseña.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, with_code: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_code:
+            self.fields["code"] = copy.deepcopy(SecondFactorForm.base_fields["code"])
+
+
+class PasswordChangeForm(AccessibleFormMixin, forms.Form):
+    """A new password for a logged-in person (their identity was just confirmed by the
+    re-authentication step, so the current password is not asked twice)."""
+
+    new_password1 = forms.CharField(
+        label=_("Contraseña nueva"), strip=False,
+        error_messages={"required": _("Escriba la contraseña nueva.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("Repita la contraseña nueva"), strip=False,
+        error_messages={"required": _("Repita la contraseña nueva.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = " ".join(
+            password_validation.password_validators_help_texts(
+                password_validation.get_default_password_validators()
+            )
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("new_password2", _("Las contraseñas no coinciden."))
+        elif password1:
+            if self.user.check_password(password1):
+                self.add_error("new_password1",
+                               _("La contraseña nueva debe ser distinta de la actual."))
+                return cleaned
+            try:
+                password_validation.validate_password(password1, user=self.user)
+            except ValidationError as exc:
+                self.add_error("new_password1", exc)
         return cleaned

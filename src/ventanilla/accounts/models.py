@@ -35,6 +35,14 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("correo electrónico"), unique=True)
     email_verified_at = models.DateTimeField(_("correo verificado el"), null=True, blank=True)
+    must_change_password = models.BooleanField(
+        _("debe cambiar la contraseña"), default=False,
+        help_text=_("Se le pedirá una contraseña nueva al ingresar (por ejemplo, después de que "
+                    "un administrador la restablezca)."),
+    )
+    password_changed_at = models.DateTimeField(
+        _("contraseña cambiada el"), null=True, blank=True
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -78,3 +86,83 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.institution}"
+
+
+class TotpDevice(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238: 30-second steps, 6 digits).
+
+    The secret is shown only while enrolling; once ``confirmed_at`` is set no page renders
+    it again. ``last_used_step`` is the last time step accepted, so a code cannot be used
+    twice (not even within its own 30 seconds). The secret is stored encrypted
+    (``accounts.secretbox``): a copy of the database alone does not yield the codes.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret_encrypted = models.TextField()
+    confirmed_at = models.DateTimeField(_("activado el"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("segundo factor (aplicación autenticadora)")
+        verbose_name_plural = _("segundos factores (aplicaciones autenticadoras)")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def secret(self) -> str:
+        from ventanilla.accounts import secretbox
+
+        return secretbox.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        from ventanilla.accounts import secretbox
+
+        self.secret_encrypted = secretbox.encrypt(value)
+
+
+class RecoveryCode(models.Model):
+    """A one-time code to log in without the phone. Only a keyed hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")
+        ]
+        verbose_name = _("código de recuperación")
+        verbose_name_plural = _("códigos de recuperación")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {'usado' if self.used_at else 'disponible'}"
+
+
+class InstitutionSecurityPolicy(models.Model):
+    """Per-institution security choices. Supervisors and system administrators always need a
+    second factor (``STAFF_TOTP_REQUIRED_ROLES``); this makes it compulsory for every staff
+    role of the institution."""
+
+    institution = models.OneToOneField(
+        "catalog.Institution", on_delete=models.CASCADE, related_name="security_policy"
+    )
+    totp_required_for_all_staff = models.BooleanField(
+        _("segundo factor obligatorio para todo el personal"), default=False,
+        help_text=_("Si se marca, operadores, administradores del canal, áreas de respuesta y "
+                    "auditores también deben usar una aplicación autenticadora."),
+    )
+
+    class Meta:
+        verbose_name = _("política de seguridad de la institución")
+        verbose_name_plural = _("políticas de seguridad de las instituciones")
+
+    def __str__(self) -> str:
+        return str(self.institution)

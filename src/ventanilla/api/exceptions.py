@@ -1,8 +1,14 @@
 """Errors as JSON, never a 500 for bad input: service ValidationErrors become 400 with
-field errors, PermissionDenied 403, RequestDataTooBig 413, conflicts 409."""
+field errors, PermissionDenied 403, RequestDataTooBig 413, conflicts 409, and a database
+that cannot be reached (restart, failover, network cut) 503 with Retry-After: the request
+changed nothing that was not rolled back, so the client retries it (with the same
+Idempotency-Key for a write)."""
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -10,10 +16,13 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -26,6 +35,21 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("La clave de idempotencia ya se usó con otro contenido.")
     default_code = "conflict"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("El servicio no está disponible por un momento. Reintente en unos "
+                       "segundos; con la misma clave de idempotencia el reintento es seguro.")
+    default_code = "unavailable"
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (psycopg's OperationalError: server restart,
+    "terminating connection due to administrator command", connection refused; Django's
+    InterfaceError: a connection already closed). SQLite's "database is locked" is an
+    OperationalError too and equally passes: a retry is the answer to both."""
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict:
@@ -46,4 +70,9 @@ def api_exception_handler(exc, context):
         return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(_("No tiene permiso para esta acción."))
+    elif database_unreachable(exc):
+        logger.warning("API request failed, database unreachable: %s", exc)
+        response = exception_handler(DatabaseUnavailable(), context)
+        response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
+        return response
     return exception_handler(exc, context)

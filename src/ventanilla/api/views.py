@@ -41,6 +41,7 @@ from ventanilla.citizens.services import ContactData
 from ventanilla.core import selectors as core_selectors
 from ventanilla.core.models import Comuna, Region
 from ventanilla.core.rut import rut_normalize
+from ventanilla.core.services import audit_record
 from ventanilla.tickets.models import ResponseStage, Status, Ticket, Urgency
 from ventanilla.tickets.selectors import ticket_timeline
 from ventanilla.tickets.services import (
@@ -109,6 +110,16 @@ def get_ticket(request, folio: str, *, write: bool) -> Ticket:
         return selectors.ticket_get_for_staff(user=request.user, folio=folio)
     except Ticket.DoesNotExist:
         raise exceptions.NotFound(_("No existe un requerimiento con ese folio.")) from None
+
+
+def audit_api_read(request, *, action: str, obj, institution_id: int, data: dict) -> None:
+    """Reads of tickets through the API are accountable like the console's: one INSERT per
+    request (a key has no user: its prefix says which integration read)."""
+    api_key = api_key_of(request)
+    if api_key is not None:
+        data = {**data, "api_key": api_key.prefix}
+    audit_record(actor=None if api_key is not None else request.user, action=action, obj=obj,
+                 institution=institution_id, data=data)
 
 
 def actor_of(request):
@@ -313,6 +324,11 @@ class TicketCollectionApi(APIView):
         tickets = selectors.ticket_filter(tickets, **params)
         paginator = TicketCursorPagination()
         page = paginator.paginate_queryset(tickets, request, view=self)
+        if page:
+            audit_api_read(request, action="api.ticket_list",
+                           obj=api_key if api_key is not None else request.user,
+                           institution_id=page[0].institution_id,
+                           data={"tickets": [t.pk for t in page]})
         return paginator.get_paginated_response([ticket_out(request, t) for t in page])
 
     @extend_schema(
@@ -416,6 +432,8 @@ class TicketDetailApi(APIView):
                                "todo para funcionarios.")
     def get(self, request, folio):
         ticket = get_ticket(request, folio, write=False)
+        audit_api_read(request, action="api.ticket_read", obj=ticket,
+                       institution_id=ticket.institution_id, data={})
         return Response(ticket_out(request, ticket, with_timeline=True))
 
 

@@ -23,10 +23,10 @@ SIGNATURE_PREFIX = "sha256="
 # Graph error codes that a later attempt can fix: throttling, Meta-side outages, and an
 # expired or revoked access token (code 190). The token is a deployment setting: when an
 # operator replaces it, the messages still pending go out, instead of every message of the
-# outage failing at once. After OUTBOX_MAX_ATTEMPTS they fail and can be retried from the
-# admin. Any other Graph error on a 4xx (100 invalid parameter, 131026 undeliverable,
-# 132000-series template errors, 131047 outside the 24-hour window, Messenger's 10/551
-# "person not available"…) is permanent.
+# outage failing at once. After OUTBOX_MAX_ATTEMPTS attempts and OUTBOX_RETRY_HOURS they
+# fail and can be retried from the admin. Any other Graph error on a 4xx (100 invalid
+# parameter, 131026 undeliverable, 132000-series template errors, 131047 outside the
+# 24-hour window, Messenger's 10/551 "person not available"…) is permanent.
 RETRYABLE_GRAPH_CODES = frozenset({
     1, 2,  # unknown error, service temporarily unavailable
     4, 17, 32, 613, 80007, 130429, 131048, 131056, 133016,  # rate limits

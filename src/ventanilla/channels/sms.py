@@ -18,6 +18,7 @@ line in ``PROVIDERS``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import re
@@ -276,9 +277,13 @@ def _quarantine(inbound: SmsInbound, reason: str, *, endpoint=None,
         logger.warning("reprocessed %s message %s still fails: %s", inbound.provider,
                        retry_of.pk, reason)
         return inbound_requarantine(message=retry_of, reason=reason)
+    # A message without the provider's id is keyed by its body's digest, so a redelivery
+    # of it is kept once too.
+    message_id = inbound.message_id or (
+        "sha256:" + hashlib.sha256(inbound.raw).hexdigest() if inbound.raw else "")
     return inbound_record_unprocessed(
         provider=inbound.provider, status=InboundStatus.QUARANTINED, reason=reason,
-        raw=inbound.raw, provider_message_id=inbound.message_id, endpoint=endpoint,
+        raw=inbound.raw, provider_message_id=message_id, endpoint=endpoint,
         sender=inbound.sender, subject=_preview(inbound.text), data=inbound.data,
         raw_name=inbound.raw_name,
     )

@@ -132,8 +132,9 @@ def inbound_from_form(form, *, raw: bytes) -> SmsInbound:
     data = {key: form.get(key) for key in ("NumSegments", "FromCountry", "MessagingServiceSid")
             if form.get(key)}
     return SmsInbound(
+        # Cut to the stored column's length, so the redelivery lookups find the stored row.
         provider=NAME, message_id=(form.get("MessageSid") or form.get("SmsMessageSid") or "")
-        .strip(), to=form.get("To", ""), sender=form.get("From", ""),
+        .strip()[:255], to=form.get("To", ""), sender=form.get("From", ""),
         text=form.get("Body", ""), media=media, raw=raw, raw_name="twilio-sms.txt",
         data=data,
     )

@@ -202,3 +202,73 @@ def citizen_lookup(query: str, institution, *, limit: int = LOOKUP_LIMIT) -> lis
                            tickets_here=counts.get(pk, 0)) for pk in reasons if pk in people]
     matches.sort(key=lambda m: (-m.tickets_here, -m.citizen.pk))
     return matches[:limit]
+
+
+# --- the personal-data access log (console: /consola/accesos/) ------------------------------------
+
+def people_matching(*, text: str) -> list[int]:
+    """Ids of the person records a RUT or e-mail address typed by a supervisor points to
+    (the record itself, its channel identities, and records merged into it)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    condition = Q()
+    if "@" in text:
+        email = text.lower()
+        condition = Q(email__iexact=email) | Q(identities__kind="email",
+                                               identities__value__iexact=email)
+    else:
+        try:
+            condition = Q(rut=rut_normalize(text))
+        except ValidationError:
+            return []
+    ids = set(Citizen.objects.filter(condition).values_list("pk", flat=True))
+    ids |= set(Citizen.objects.filter(merged_into_id__in=ids).values_list("pk", flat=True))
+    return sorted(ids)
+
+
+def access_log(*, institution_id: int, category: str = "", actor_email: str = "",
+               citizen_ids: list[int] | None = None, folio: str = "", action: str = "",
+               date_from=None, date_to=None):
+    """One institution's audit events, newest first, filtered. ``citizen_ids``: events about
+    those people — on their record, or on one of their tickets in this institution (also
+    events recorded before the person column existed)."""
+    from ventanilla.core.models import AuditEvent
+    from ventanilla.tickets.models import Ticket
+
+    events = AuditEvent.objects.filter(institution_id=institution_id)
+    if category:
+        events = events.filter(category=category)
+    if action:
+        events = events.filter(action=action)
+    if actor_email:
+        events = events.filter(actor__email__iexact=actor_email.strip())
+    if citizen_ids is not None:
+        ticket_ids = [str(pk) for pk in Ticket.objects.filter(
+            institution_id=institution_id, citizen_id__in=citizen_ids).values_list("pk",
+                                                                                   flat=True)]
+        events = events.filter(Q(subject_citizen_id__in=citizen_ids)
+                               | Q(object_type="tickets.ticket", object_id__in=ticket_ids))
+    if folio:
+        ticket_id = (Ticket.objects.filter(institution_id=institution_id,
+                                           folio__iexact=folio.strip())
+                     .values_list("pk", flat=True).first())
+        events = events.filter(object_type="tickets.ticket", object_id=str(ticket_id or 0))
+    if date_from:
+        events = events.filter(occurred_at__gte=date_from)
+    if date_to:
+        events = events.filter(occurred_at__lt=date_to)
+    return events.select_related("actor").order_by("-occurred_at", "-pk")
+
+
+def access_log_subjects(events) -> tuple[dict[int, str], dict[int, Citizen]]:
+    """For a page of events: ticket id → folio and person id → person, in two queries."""
+    from ventanilla.tickets.models import Ticket
+
+    ticket_ids = {int(e.object_id) for e in events
+                  if e.object_type == "tickets.ticket" and e.object_id.isdigit()}
+    citizen_ids = {e.subject_citizen_id for e in events if e.subject_citizen_id}
+    folios = dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "folio")) \
+        if ticket_ids else {}
+    people = Citizen.objects.in_bulk(citizen_ids) if citizen_ids else {}
+    return folios, people

@@ -316,12 +316,17 @@ def citizen_merge(*, keep: Citizen, other: Citizen, actor, reason: str) -> Citiz
         keep=keep, other=other, actor=actor, reason=reason, ticket_ids=ticket_ids,
         interaction_ids=interaction_ids, identity_ids=identity_ids, filled_fields=filled,
     )
-    audit_record(actor=actor, action="citizen.merged", obj=keep, data={
-        "merge": merge.pk, "keep": keep.pk, "other": other.pk, "reason": reason,
-        "tickets": ticket_ids, "interactions": interaction_ids, "identities": identity_ids,
-        "filled": sorted(filled),
-    })
+    # One row per institution whose tickets the two records hold, so each institution's
+    # supervisors see the merge in their access log.
+    for institution_id in sorted(_institutions_of([keep.pk])) or [None]:
+        audit_record(actor=actor, action="citizen.merged", obj=keep, institution=institution_id,
+                     reason=reason, data={
+                         "merge": merge.pk, "keep": keep.pk, "other": other.pk,
+                         "reason": reason, "tickets": ticket_ids,
+                         "interactions": interaction_ids, "identities": identity_ids,
+                         "filled": sorted(filled)})
     return merge
+
 
 
 @transaction.atomic
@@ -370,7 +375,9 @@ def citizen_merge_undo(*, merge: CitizenMerge, actor) -> CitizenMerge:
     merge.undone_at = timezone.now()
     merge.undone_by = actor if getattr(actor, "is_authenticated", False) else None
     merge.save(update_fields=["undone_at", "undone_by"])
-    audit_record(actor=actor, action="citizen.merge_undone", obj=keep, data={
-        "merge": merge.pk, "keep": keep.pk, "other": other.pk,
-    })
+    institution_ids = _institutions_of([keep.pk, other.pk])
+    for institution_id in sorted(institution_ids) or [None]:
+        audit_record(actor=actor, action="citizen.merge_undone", obj=keep,
+                     institution=institution_id, data={
+                         "merge": merge.pk, "keep": keep.pk, "other": other.pk})
     return merge

@@ -23,4 +23,6 @@ urlpatterns = [
     path("papel/", include("ventanilla.paper.urls_console")),
     path("encuestas/", include("ventanilla.surveys.urls_console")),
     path("tableros/", include("ventanilla.reports.urls")),
+    path("disponibilidad/", include("ventanilla.operations.urls")),
+    path("accesos/", include("ventanilla.console.urls_privacy")),
 ]

@@ -9,7 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -47,6 +47,7 @@ from ventanilla.tickets.services import (
     ticket_change_status,
 )
 from ventanilla.tickets.services import ticket_reply as ticket_reply_service
+from ventanilla.tickets.serving import attachment_response
 
 FOLIO_SHAPE = re.compile(r"[A-Za-z0-9-]{1,24}")
 MAX_PAGE = 10_000  # deeper than this, filter instead (and no OFFSET overflows)
@@ -368,8 +369,5 @@ def ticket_attachment(request: HttpRequest, staff: StaffContext, folio: str,
         return _not_found(request, staff)
     audit_record(actor=request.user, action="ticket.attachment_downloaded", obj=ticket,
                  institution=ticket.institution, data={"attachment_id": attachment.pk})
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(handle, filename=attachment.original_name,
+                               content_type=attachment.content_type)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from ventanilla.accounts.models import Membership, Role
+from ventanilla.accounts.reauth import require_recent_auth
 from ventanilla.citizens.models import Citizen, CitizenMerge
 from ventanilla.citizens.selectors import citizen_duplicate_candidates, citizen_merge_list
 from ventanilla.citizens.services import (
@@ -157,6 +158,8 @@ def _render_person(request, staff: StaffContext, citizen: Citizen, membership: M
         "candidates": candidates,
         "merges": merges,
         "can_merge": can_merge,
+        # Supervisors and system administrators review accesses, export and erase.
+        "can_review_access": can_merge,
     }
     # Staff access to personal data is accountable: every display is audited.
     audit_record(actor=user, action="citizen.viewed", obj=citizen,
@@ -176,6 +179,7 @@ def citizen_detail(request: HttpRequest, staff: StaffContext, citizen_id: int) -
 
 @require_POST
 @staff_required
+@require_recent_auth
 def citizen_merge_view(request: HttpRequest, staff: StaffContext, citizen_id: int,
                        other_id: int) -> HttpResponse:
     citizen = _citizen_or_none(citizen_id)
@@ -207,6 +211,7 @@ def citizen_merge_view(request: HttpRequest, staff: StaffContext, citizen_id: in
 
 @require_POST
 @staff_required
+@require_recent_auth
 def citizen_merge_undo_view(request: HttpRequest, staff: StaffContext, citizen_id: int,
                             merge_id: int) -> HttpResponse:
     citizen = _citizen_or_none(citizen_id)

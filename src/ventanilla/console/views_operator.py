@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import quote
 
@@ -56,6 +57,11 @@ from ventanilla.console.views import _forbidden, _not_found, _ticket_or_none, st
 from ventanilla.console.views_citizens import person_timeline
 from ventanilla.core.rut import rut_format
 from ventanilla.core.services import audit_record
+from ventanilla.tickets.selectors_people import (
+    PersonFacts,
+    citizen_facts_in_institution,
+    citizen_identities_in_institution,
+)
 from ventanilla.tickets.services import TicketDraft
 from ventanilla.tickets.services.assisted import (
     ASSISTED_CHANNELS,
@@ -150,8 +156,19 @@ def _draft_save_posted(request, staff, kind: str, citizen) -> None:
                             kind=kind, citizen=citizen, fields=fields)
 
 
+def _person_context(staff: StaffContext, citizen) -> dict:
+    """What the pages show of the person: only what reached the active institution (the
+    record is global; what the person told another institution is not shown here)."""
+    if citizen is None:
+        return {}
+    facts = citizen_facts_in_institution(citizen=citizen, institution=staff.active.institution)
+    return {"facts": facts,
+            "person_label": facts.full_name or _("Persona sin historial en esta institución")}
+
+
 def _render(request, staff: StaffContext, template: str, context: dict,
             status: int = 200) -> HttpResponse:
+    context = {**_person_context(staff, context.get("citizen")), **context}
     context = {"staff": staff, "channel_code": _session_channel(request),
                "clear_draft_keys": " ".join(request.session.pop(SESSION_CLEARED, [])),
                **context}
@@ -182,6 +199,16 @@ def _audit_view(request, staff, citizen) -> None:
                  institution=staff.active.institution, data={"via": "operator"})
 
 
+@dataclass(frozen=True)
+class ShownMatch:
+    """A lookup match as the operator sees it: the facts are the active institution's."""
+
+    citizen: Citizen
+    reasons: tuple[str, ...]
+    tickets_here: int
+    facts: PersonFacts
+
+
 # --- lookup and history --------------------------------------------------------------------------
 
 @require_safe
@@ -193,7 +220,11 @@ def operator_home(request: HttpRequest, staff: StaffContext) -> HttpResponse:
     if searched and form.is_valid():
         terms = form.cleaned_data["q"]
         institution = staff.active.institution
-        matches = citizen_lookup(terms.text, institution)
+        matches = [ShownMatch(citizen=match.citizen, reasons=match.reasons,
+                              tickets_here=match.tickets_here,
+                              facts=citizen_facts_in_institution(citizen=match.citizen,
+                                                                 institution=institution))
+                   for match in citizen_lookup(terms.text, institution)]
         _remember_found(request, [match.citizen for match in matches])
         audit_record(actor=request.user, action="citizen.lookup", obj=institution,
                      institution=institution,
@@ -225,17 +256,20 @@ def operator_person(request: HttpRequest, staff: StaffContext, citizen_id: int) 
         "citizen": citizen, "tickets": tickets,
         "open_tickets": operator_open_tickets(tickets),
         "timeline": person_timeline(membership=staff.active, citizen=citizen, tickets=tickets),
-        "identities": list(citizen.identities.order_by("kind", "value")),
+        "identities": citizen_identities_in_institution(
+            citizen=citizen, institution=staff.active.institution),
         "lookup_form": LookupForm(initial={"q": request.GET.get("q", "")[:254]}),
     })
 
 
 # --- new ticket on the person's behalf -----------------------------------------------------------
 
-def _contact_initial(citizen: Citizen | None, terms: LookupTerms | None) -> dict:
+def _contact_initial(citizen: Citizen | None, terms: LookupTerms | None,
+                     institution=None) -> dict:
     if citizen is not None:
-        return {"full_name": citizen.full_name, "rut": rut_format(citizen.rut or ""),
-                "email": citizen.email, "phone": citizen.phone}
+        facts = citizen_facts_in_institution(citizen=citizen, institution=institution)
+        return {"full_name": facts.full_name, "rut": facts.rut_display, "email": facts.email,
+                "phone": facts.phone}
     if terms is None:
         return {}
     return {"rut": rut_format(terms.rut) if terms.rut else "", "email": terms.email,
@@ -284,7 +318,7 @@ def operator_ticket_new(request: HttpRequest, staff: StaffContext,
                                    citizen=citizen)
         terms = citizen_lookup_terms(request.GET.get("q", "")) if citizen is None else None
         initial = {"channel": _session_channel(request), "idempotency_key": uuid.uuid4().hex,
-                   **_contact_initial(citizen, terms)}
+                   **_contact_initial(citizen, terms, institution)}
         form = OperatorTicketForm(initial=_initial_with_draft(initial, draft, kind),
                                   institution=institution)
     if citizen is not None:

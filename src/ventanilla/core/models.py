@@ -53,6 +53,15 @@ class Comuna(models.Model):
         return self.name
 
 
+class AuditCategory(models.TextChoices):
+    # A staff member (or an integration) read, exported or merged a person's data: the
+    # events a supervisor reviews in the access log (Ley 19.628 / 21.719).
+    PERSONAL_DATA = "personal_data", _("Acceso a datos personales")
+    # Rights of the person and data lifecycle: portability exports, erasure, retention runs.
+    PRIVACY = "privacy", _("Privacidad")
+    OTHER = "other", _("Otro")
+
+
 class AuditEvent(models.Model):
     """Who did what to which record, kept apart from the ticket timeline so that
     reads of personal data and administrative actions are accountable too."""
@@ -69,10 +78,25 @@ class AuditEvent(models.Model):
     object_type = models.CharField(_("tipo de objeto"), max_length=60)
     object_id = models.CharField(_("id del objeto"), max_length=64)
     data = models.JSONField(_("datos"), default=dict, blank=True)
+    category = models.CharField(_("categoría"), max_length=20, choices=AuditCategory.choices,
+                                default=AuditCategory.OTHER)
+    # The person whose data the event touched, when there is one. A plain number, not a
+    # foreign key: the log must outlive (and never block) what happens to the person record.
+    subject_citizen_id = models.BigIntegerField(_("persona"), null=True, blank=True)
+    # Why the staff member did it, where the page asks (exports, erasure).
+    reason = models.TextField(_("motivo"), blank=True)
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The access-log review: one institution's events of a category, newest first.
+            models.Index(fields=["institution", "category", "-occurred_at"],
+                         name="audit_inst_cat_time"),
+            # "Who accessed this person's data".
+            models.Index(fields=["subject_citizen_id", "-occurred_at"],
+                         name="audit_citizen_time"),
+        ]
         verbose_name = _("evento de auditoría")
         verbose_name_plural = _("eventos de auditoría")
 

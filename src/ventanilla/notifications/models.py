@@ -48,7 +48,14 @@ class OutboundMessage(models.Model):
     delivery_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            # Delivery order per recipient and channel: "is an earlier message of this
+            # stream still to leave?" is one probe of this index, which holds unsent rows
+            # only (a handful, however large the outbox grows).
+            models.Index(fields=["recipient", "channel", "id"], name="outbox_unsent_stream",
+                         condition=models.Q(status__in=["pending", "sending"])),
+        ]
         verbose_name = _("mensaje saliente")
         verbose_name_plural = _("mensajes salientes")
 

@@ -7,9 +7,21 @@ claim (status ``sending`` and the same ``claimed_at``), so a slow worker whose c
 taken back by ``outbox_replay`` cannot overwrite what the next worker did.
 
 A message whose worker died while sending is re-queued by ``outbox_replay`` after
-``CLAIM_TIMEOUT``. Delivery is at-least-once only in that case (the provider may have
-accepted the message before the worker died); the stable Message-ID lets mail clients
-collapse such a duplicate.
+``OUTBOX_CLAIM_TIMEOUT_SECONDS``. Delivery is at-least-once only in that case (the provider
+may have accepted the message before the worker died); the stable Message-ID lets mail
+clients collapse such a duplicate.
+
+Order: messages to one recipient on one channel (a ticket's acknowledgement, its answers,
+its closing) leave in the order they were written. A message is not claimed while an
+earlier one of its stream is still pending or sending; when the head of a stream is sent
+or given up, its delivery schedules the next one (``_release_next``), and the replay only
+re-queues heads. The check is part of the claim's UPDATE and walks a partial index over
+unsent rows only (``outbox_unsent_stream``), so it costs one index probe.
+
+Outages: retryable failures back off exponentially up to ``OUTBOX_BACKOFF_MAX_SECONDS``
+(15 min), and a message is only given up once it had ``OUTBOX_MAX_ATTEMPTS`` attempts and
+is older than ``OUTBOX_RETRY_HOURS`` (72 h): a provider down for hours delays messages, it
+never loses them.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, router, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ventanilla.notifications.models import OutboundMessage, OutboundStatus
@@ -30,12 +42,16 @@ from ventanilla.notifications.rendering import render_message
 
 logger = logging.getLogger(__name__)
 
+# The default of OUTBOX_CLAIM_TIMEOUT_SECONDS (read at call time, ``_claim_timeout``).
 CLAIM_TIMEOUT = timedelta(minutes=10)
-# The replay leaves freshly enqueued messages to their own job for this long.
+# The replay leaves freshly enqueued messages to their own job for this long (the default
+# of OUTBOX_REPLAY_GRACE_SECONDS, read at call time).
 REPLAY_GRACE = timedelta(minutes=1)
 REPLAY_BATCH = 1000
 # Statuses a message can still be cancelled from (never while a worker is sending it).
 CANCELLABLE = (OutboundStatus.PENDING, OutboundStatus.FAILED)
+# Statuses of a message that still has to leave: it holds back the later ones of its stream.
+UNSENT = (OutboundStatus.PENDING, OutboundStatus.SENDING)
 
 
 # Provider delivery statuses, in the order they can follow each other. A failure is final.
@@ -49,7 +65,30 @@ class PermanentDeliveryError(Exception):
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+    exponent = min(max(attempts - 1, 0), 30)  # 2**30 base periods outgrow any cap
+    return timedelta(seconds=min(settings.OUTBOX_BACKOFF_SECONDS * 2 ** exponent,
+                                 settings.OUTBOX_BACKOFF_MAX_SECONDS))
+
+
+def _claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+
+
+def _gives_up(*, attempts: int, created_at: datetime, now: datetime) -> bool:
+    """A retryable failure is final only after OUTBOX_MAX_ATTEMPTS attempts and once the
+    message is OUTBOX_RETRY_HOURS old: counting attempts alone would give up on every
+    message queued during an outage of an hour or more."""
+    return (attempts >= settings.OUTBOX_MAX_ATTEMPTS
+            and now - created_at >= timedelta(hours=settings.OUTBOX_RETRY_HOURS))
+
+
+def _earlier_unsent():
+    """Messages still to leave before the outer one: same channel and recipient, written
+    earlier (lower id). Served by the partial index ``outbox_unsent_stream``."""
+    return OutboundMessage.objects.filter(
+        channel=OuterRef("channel"), recipient=OuterRef("recipient"), pk__lt=OuterRef("pk"),
+        status__in=UNSENT,
+    )
 
 
 def _outbox_insert(dedupe_key: str, fields: dict,
@@ -184,6 +223,8 @@ def outbox_cancel(*, message_ids: Iterable[int], reason: str) -> int:
     ids = list(message_ids)
     if not ids:
         return 0
+    # A cancelled head no longer holds its stream back; the next message, due already,
+    # is picked up by the next replay (within REPLAY_GRACE plus a replay period).
     with transaction.atomic():
         return OutboundMessage.objects.filter(pk__in=ids, status__in=CANCELLABLE).update(
             status=OutboundStatus.CANCELLED, cancelled_at=timezone.now(),
@@ -264,10 +305,13 @@ def _is_permanent(exc: Exception) -> bool:
 
 
 def outbox_deliver(*, message_id: int) -> str:
-    """Send one message if it is still pending and due. Returns the resulting status."""
+    """Send one message if it is still pending, due and first of its stream (no earlier
+    unsent message to the same recipient on the same channel). Returns the resulting status
+    (``pending`` when it waits for an earlier message: that one's delivery releases it)."""
     claimed_at = timezone.now()
     claimed = OutboundMessage.objects.filter(
-        pk=message_id, status=OutboundStatus.PENDING, next_attempt_at__lte=claimed_at
+        ~Exists(_earlier_unsent()),
+        pk=message_id, status=OutboundStatus.PENDING, next_attempt_at__lte=claimed_at,
     ).update(status=OutboundStatus.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1)
     if not claimed:
         return (
@@ -281,19 +325,36 @@ def outbox_deliver(*, message_id: int) -> str:
     try:
         provider_message_id = _send(message)
     except Exception as exc:  # any provider failure: keep the row, retry later
-        final = _is_permanent(exc) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        next_attempt = timezone.now() + _backoff(message.attempts)
+        now = timezone.now()
+        final = _is_permanent(exc) or _gives_up(attempts=message.attempts,
+                                                created_at=message.created_at, now=now)
+        next_attempt = now + _backoff(message.attempts)
         status = OutboundStatus.FAILED if final else OutboundStatus.PENDING
-        ours.update(status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                    next_attempt_at=next_attempt, claimed_at=None)
+        updated = ours.update(status=status, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                              next_attempt_at=next_attempt, claimed_at=None)
         logger.warning("delivery of outbound message %s failed (attempt %s%s): %s",
                        message_id, message.attempts, ", giving up" if final else "", exc)
-        if not final:
+        if final and updated:
+            _release_next(channel=message.channel, recipient=message.recipient)
+        elif updated:
             _schedule(message_id, run_after=next_attempt)
         return status
-    ours.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="",
-                claimed_at=None, provider_message_id=(provider_message_id or "")[:255])
+    if ours.update(status=OutboundStatus.SENT, sent_at=timezone.now(), last_error="",
+                   claimed_at=None, provider_message_id=(provider_message_id or "")[:255]):
+        _release_next(channel=message.channel, recipient=message.recipient)
     return OutboundStatus.SENT
+
+
+def _release_next(*, channel: str, recipient: str) -> None:
+    """Schedule the first unsent message of a stream whose head just left (sent, given up
+    or cancelled). Its own job found it held back and did nothing; without this it would
+    wait for the next replay."""
+    head = (OutboundMessage.objects.filter(channel=channel, recipient=recipient,
+                                           status__in=UNSENT)
+            .order_by("pk").values_list("pk", "status", "next_attempt_at").first())
+    if head is None or head[1] != OutboundStatus.PENDING:
+        return
+    _schedule(head[0], run_after=head[2] if head[2] > timezone.now() else None)
 
 
 def _send(message: OutboundMessage) -> str:
@@ -325,18 +386,22 @@ def outbox_replay() -> int:
     a worker that died mid-send). Run periodically (``outbox_replay --every 60``).
     Returns how many messages were re-queued."""
     now = timezone.now()
-    stale = now - CLAIM_TIMEOUT
+    stale = now - _claim_timeout()
     stuck = list(
         OutboundMessage.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=stale)
         .values_list("pk", flat=True)[:REPLAY_BATCH]
     )
     if stuck:
         # The worker died mid-send. The attempt counted at claim time stays counted, so a
-        # message that kills its worker every time cannot loop forever.
+        # message that kills its worker every time cannot loop forever (same rule as a
+        # failed attempt: enough attempts and old enough).
         still_stuck = OutboundMessage.objects.filter(
             pk__in=stuck, status=OutboundStatus.SENDING, claimed_at__lt=stale
         )
-        still_stuck.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
+        still_stuck.filter(
+            attempts__gte=settings.OUTBOX_MAX_ATTEMPTS,
+            created_at__lte=now - timedelta(hours=settings.OUTBOX_RETRY_HOURS),
+        ).update(
             status=OutboundStatus.FAILED, claimed_at=None,
             last_error="ClaimTimeout: the worker never finished sending; giving up.",
         )
@@ -345,9 +410,11 @@ def outbox_replay() -> int:
             last_error="ClaimTimeout: the worker never finished sending; retrying.",
         )
         logger.warning("outbox: %s message(s) stuck in sending were taken back", len(stuck))
+    # Heads of their streams only: a held-back message is released by its predecessor.
     due = OutboundMessage.objects.filter(status=OutboundStatus.PENDING).filter(
-        Q(next_attempt_at__lte=now - REPLAY_GRACE) | Q(pk__in=stuck)
-    )
+        Q(next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_REPLAY_GRACE_SECONDS))
+        | Q(pk__in=stuck)
+    ).filter(~Exists(_earlier_unsent()))
     ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:REPLAY_BATCH])
     for message_id in ids:
         _schedule(message_id)

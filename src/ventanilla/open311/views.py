@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ventanilla.api.services import api_key_authenticate
 from ventanilla.catalog.models import Channel, Institution
+from ventanilla.core.ratelimit import limited_json_response, rate_limit
 from ventanilla.open311 import selectors
 from ventanilla.open311.render import error_response, respond
 from ventanilla.open311.services import (
@@ -244,6 +245,7 @@ def service_definition(request, service_code, fmt):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@rate_limit("open311_post", on_limit=limited_json_response)
 @_guard
 def requests_collection(request, fmt):
     if request.method == "POST":

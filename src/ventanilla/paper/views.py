@@ -9,13 +9,14 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ventanilla.console.context import StaffContext, staff_context
+from ventanilla.core.ratelimit import rate_limit
 from ventanilla.core.services import audit_record
 from ventanilla.paper import selectors
 from ventanilla.paper.forms import PaperDiscardForm, PaperTranscriptionForm, PaperUploadForm
@@ -27,6 +28,7 @@ from ventanilla.paper.services import (
     paper_intake_discard,
     paper_intake_transcribe,
 )
+from ventanilla.tickets.serving import attachment_response
 
 PDF_MAX_AGE = 3600  # a catalog change reaches printed forms within the hour
 
@@ -34,6 +36,7 @@ PDF_MAX_AGE = 3600  # a catalog change reaches printed forms within the hour
 # --- public: the printable form -------------------------------------------------------------
 
 @require_safe
+@rate_limit("paper_form", methods=("GET", "HEAD"))
 def paper_form(request, institution_slug: str) -> HttpResponse:
     institution = selectors.institution_for_paper_form(slug=institution_slug)
     if institution is None:
@@ -224,8 +227,5 @@ def intake_page(request, staff: StaffContext, intake_id: int, page_id: int) -> H
         return _not_found(request, staff)
     audit_record(actor=request.user, action="paper.page_viewed", obj=intake,
                  institution=intake.institution, data={"page_id": page.pk})
-    response = FileResponse(handle, as_attachment=False, filename=page.original_name,
-                            content_type=page.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(handle, filename=page.original_name,
+                               content_type=page.content_type, inline=True)

@@ -3,10 +3,13 @@ intake service checks that catalog entries belong to the institution."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils.choices import BaseChoiceIterator, normalize_choices
 from django.utils.translation import gettext_lazy as _
@@ -334,6 +337,102 @@ class TicketRequestForm(AccessibleFormMixin, forms.Form):
                 _("El establecimiento elegido no está en la comuna seleccionada."),
             )
         return cleaned
+
+
+ANTISPAM_SALT = "ventanilla.portal.request-form.started"
+HONEYPOT_FIELD = "sitio_web"
+
+
+def _clock() -> float:
+    return time.time()
+
+
+def antispam_token(started_at: float | None = None) -> str:
+    """A signed record of when the form was shown (no server state, no cookie)."""
+    return signing.dumps({"t": int(_clock() if started_at is None else started_at)},
+                         salt=ANTISPAM_SALT, compress=False)
+
+
+class PublicTicketRequestForm(TicketRequestForm):
+    """The anonymous web form: the request form plus a proportionate anti-spam check that
+    needs no third-party service and no puzzle, so nobody using a screen reader, a keyboard
+    or a switch device is ever asked to prove anything:
+
+    - a honeypot field, visually hidden, hidden from assistive technology and out of the tab
+      order, labelled for the rare human who meets it ("leave this empty"); robots that
+      fill every input fill it;
+    - a signed timestamp of when the form was shown: a submission faster than
+      ``ANTISPAM_MIN_SECONDS`` is a script; one older than ``ANTISPAM_MAX_AGE_SECONDS`` is
+      re-shown with the data kept and a fresh timestamp, so the person only presses
+      "Enviar" again.
+    """
+
+    sitio_web = forms.CharField(
+        label=_("No escriba nada en este campo (es una protección contra envíos automáticos)"),
+        required=False, max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    form_started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spam_reason = ""  # "honeypot" | "too_fast" | "expired" | "missing"
+        if not self.is_bound:
+            self.initial.setdefault("form_started", antispam_token())
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get(HONEYPOT_FIELD, "").strip():
+            self.spam_reason = "honeypot"
+            raise ValidationError(
+                _("No pudimos enviar el formulario. Si usted es una persona, deje vacío el "
+                  "campo «No escriba nada en este campo» y envíelo de nuevo."),
+                code="spam_honeypot",
+            )
+        self._check_started(cleaned.get("form_started", ""))
+        return cleaned
+
+    def _check_started(self, token: str) -> None:
+        if not token:
+            if settings.ANTISPAM_REQUIRE_TOKEN:
+                self.spam_reason = "missing"
+                raise ValidationError(
+                    _("El formulario llegó incompleto. Revise sus datos y envíelo de nuevo."),
+                    code="spam_token_missing",
+                )
+            return
+        try:
+            elapsed = _clock() - float(signing.loads(token, salt=ANTISPAM_SALT)["t"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            self.spam_reason = "missing"
+            raise ValidationError(
+                _("El formulario llegó incompleto. Revise sus datos y envíelo de nuevo."),
+                code="spam_token_invalid",
+            ) from None
+        if elapsed > settings.ANTISPAM_MAX_AGE_SECONDS:
+            self.spam_reason = "expired"
+            raise ValidationError(
+                _("Por seguridad, el formulario caducó porque pasó mucho tiempo desde que lo "
+                  "abrió. Sus datos siguen aquí: revíselos y presione «Enviar solicitud» de "
+                  "nuevo."),
+                code="spam_token_expired",
+            )
+        if elapsed < settings.ANTISPAM_MIN_SECONDS:
+            self.spam_reason = "too_fast"
+            raise ValidationError(
+                _("El formulario se envió demasiado rápido para haber sido completado por una "
+                  "persona. Revise sus datos y presione «Enviar solicitud» de nuevo."),
+                code="spam_too_fast",
+            )
+
+    def fresh_started_token(self) -> str:
+        """The timestamp to put back in a re-shown form: the submitted one while it is valid
+        (its clock keeps running), a new one when it expired or was missing."""
+        if self.is_bound and self.spam_reason not in ("expired", "missing"):
+            token = self.data.get("form_started", "")
+            if token:
+                return token
+        return antispam_token()
 
 
 class TrackingForm(AccessibleFormMixin, forms.Form):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from ventanilla.portal import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("seguimiento/<str:folio>/adjuntos/<int:attachment_id>/", views.track_attachment,
          name="track-attachment"),
     path("mis-requerimientos/", views.my_requests, name="my-requests"),
+    path("mis-datos/", include("ventanilla.portal.urls_privacy")),
 ]

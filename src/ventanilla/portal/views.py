@@ -11,7 +11,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -20,9 +20,20 @@ from ventanilla.catalog import selectors as catalog_selectors
 from ventanilla.catalog.cache import channel_by_code
 from ventanilla.catalog.models import Channel, Institution
 from ventanilla.citizens.services import ContactData
+from ventanilla.core.ratelimit import (
+    posted_folio,
+    rate_limit,
+    recent_submission,
+    remember_submission,
+    submission_fingerprint,
+)
 from ventanilla.core.rut import rut_format
 from ventanilla.portal.access_links import tracking_link_ticket
-from ventanilla.portal.forms import CitizenMessageForm, TicketRequestForm, TrackingForm
+from ventanilla.portal.forms import (
+    CitizenMessageForm,
+    PublicTicketRequestForm,
+    TrackingForm,
+)
 from ventanilla.portal.selectors import (
     portal_citizen_for_user,
     portal_public_attachment,
@@ -42,6 +53,7 @@ from ventanilla.tickets.services import (
     ticket_open,
 )
 from ventanilla.tickets.services.lifecycle import reopens_on_citizen_message
+from ventanilla.tickets.serving import attachment_response
 
 SESSION_SUBMITTED = "portal_submitted"  # public ids of tickets filed by this session
 SESSION_GRANTED = "portal_granted"  # ids of tickets this session may see
@@ -98,13 +110,41 @@ def _initial_for(request) -> dict:
     return initial
 
 
+def _request_form_limited(request, institution):
+    """Over the submission limit: the form again, with what was typed, and a 429."""
+    limited = request.rate_limited
+    kept = {name: value for name, value in request.POST.items()
+            if name in PublicTicketRequestForm.base_fields
+            and name not in ("sitio_web", "form_started", "attachments")}
+    form = PublicTicketRequestForm(initial=kept, institution=institution)
+    response = render(request, "portal/request_form.html", {
+        "institution": institution, "form": form, "files_lost": bool(request.FILES),
+        "rate_limited_minutes": max(1, -(-limited.retry_after // 60)),
+    }, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limit("request_form", block=False)
 def request_new(request, institution_slug: str):
     institution = get_object_or_404(Institution, slug=institution_slug, is_active=True)
     if request.method == "POST":
-        form = TicketRequestForm(request.POST, request.FILES, institution=institution)
+        if request.rate_limited:
+            return _request_form_limited(request, institution)
+        form = PublicTicketRequestForm(request.POST, request.FILES, institution=institution)
         if form.is_valid():
             data = form.cleaned_data
+            # The same content again from the same address (a reload, a second click on a
+            # fresh form): the first folio, not a second ticket. Only the confirmation page
+            # is opened to this session, not the ticket's tracking.
+            fingerprint = submission_fingerprint(
+                request, str(institution.pk), data["email"], data["subject"], data["detail"],
+                *sorted(upload.sha256 for upload in data["attachments"]))
+            first = recent_submission(fingerprint)
+            if first and portal_ticket_submitted(public_id=first, submitted=[first]):
+                _remember(request, SESSION_SUBMITTED, first)
+                return redirect("portal:request-done", public_id=first)
             draft = TicketDraft(
                 institution=institution, channel=_web_channel(institution),
                 ticket_type=data["ticket_type"], topic=data["topic"],
@@ -122,11 +162,12 @@ def request_new(request, institution_slug: str):
             except ValidationError as exc:
                 _apply_service_errors(form, exc)
             else:
+                remember_submission(fingerprint, str(ticket.public_id))
                 _remember(request, SESSION_SUBMITTED, str(ticket.public_id))
                 _remember(request, SESSION_GRANTED, ticket.pk)
                 return redirect("portal:request-done", public_id=ticket.public_id)
     else:
-        form = TicketRequestForm(initial=_initial_for(request), institution=institution)
+        form = PublicTicketRequestForm(initial=_initial_for(request), institution=institution)
     return render(request, "portal/request_form.html", {
         "institution": institution, "form": form,
         "files_lost": form.is_bound and bool(request.FILES),
@@ -144,6 +185,8 @@ def request_done(request, public_id):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limit("track")
+@rate_limit("track_folio", target=posted_folio)
 def track(request):
     not_found = False
     if request.method == "POST":
@@ -164,6 +207,7 @@ def track(request):
 
 
 @require_http_methods(["GET", "HEAD"])
+@rate_limit("track_view", methods=("GET", "HEAD"))
 def track_link(request, token: str):
     """A personal link sent by SMS or WhatsApp: opens the ticket like folio + e-mail do."""
     ticket = tracking_link_ticket(token)
@@ -177,6 +221,7 @@ def track_link(request, token: str):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limit("track_view", methods=("GET", "HEAD", "POST"))
 def track_detail(request, folio: str):
     ticket = portal_ticket_get(folio=folio, granted_ids=_granted_ids(request), user=request.user)
     if ticket is None:
@@ -225,13 +270,8 @@ def track_attachment(request, folio: str, attachment_id: int):
         handle = attachment.file.open("rb")
     except (FileNotFoundError, OSError):
         raise Http404(_("El archivo no está disponible.")) from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_response(handle, filename=attachment.original_name,
+                               content_type=attachment.content_type)
 
 
 @login_required

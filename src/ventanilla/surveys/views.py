@@ -12,6 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from ventanilla.core.ratelimit import rate_limit
 from ventanilla.portal.selectors import portal_ticket_get
 from ventanilla.portal.views import SESSION_GRANTED
 from ventanilla.surveys import selectors
@@ -68,6 +69,7 @@ def _answer(form, invitation, *, source: str):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limit("survey")
 def survey_answer_view(request, token: str):
     invitation_id = invitation_id_from_token(token)
     invitation = (selectors.invitation_get(invitation_id=invitation_id)
@@ -99,6 +101,7 @@ def survey_thanks(request):
 
 
 @require_POST
+@rate_limit("survey")
 def survey_tracking_answer(request, folio: str):
     """The form shown at the end of web tracking posts here; the same session grant as the
     tracking page (``portal.views.SESSION_GRANTED``, or the person's account) is needed."""

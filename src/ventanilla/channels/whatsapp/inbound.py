@@ -3,6 +3,7 @@ raw copy that ``inbound_reprocess`` can replay."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def _handle(unit, report: WebhookReport) -> None:
     except NotARequest as exc:
         inbound_record_unprocessed(
             provider=unit.provider, status=InboundStatus.IGNORED, reason=str(exc),
-            provider_message_id=unit.message_id, sender=unit.sender)
+            provider_message_id=_record_key(unit), sender=unit.sender)
         report.ignored += 1
         return
     except Unprocessable as exc:
@@ -145,11 +146,20 @@ def _handle(unit, report: WebhookReport) -> None:
         return
     inbound_record_unprocessed(
         provider=unit.provider, status=InboundStatus.QUARANTINED, reason=reason, raw=unit.raw,
-        raw_name=unit.raw_name, provider_message_id=unit.message_id, endpoint=endpoint,
+        raw_name=unit.raw_name, provider_message_id=_record_key(unit), endpoint=endpoint,
         sender=unit.sender)
     report.quarantined += 1
 
 
+def _record_key(unit: MessageUnit) -> str:
+    """The provider's message id; for a message that came without one (quarantined), a
+    digest of it, so that Meta's redelivery of the body does not store it again."""
+    return unit.message_id or "sha256:" + hashlib.sha256(unit.raw).hexdigest()
+
+
 def _quarantine_body(body: bytes, *, provider: str, reason: str) -> None:
+    # Keyed by the body's digest: Meta redelivers a body (at least once), and a body
+    # without message ids must still be kept once.
     inbound_record_unprocessed(provider=provider, status=InboundStatus.QUARANTINED,
-                               reason=reason, raw=body, raw_name=f"{provider}-webhook.json")
+                               reason=reason, raw=body, raw_name=f"{provider}-webhook.json",
+                               provider_message_id="sha256:" + hashlib.sha256(body).hexdigest())

@@ -177,6 +177,8 @@ class Command(BaseCommand):
                                              % {"summary": summary}))
         self.stdout.write(_("Contraseña de todas las cuentas de demostración: %(password)s")
                           % {"password": demo.DEMO_PASSWORD})
+        self.stdout.write(_("El supervisor y el administrador del sistema activan una "
+                            "aplicación autenticadora (TOTP) en su primer ingreso."))
 
     # --- catalog ------------------------------------------------------------------------
 

@@ -163,6 +163,8 @@ class Command(BaseCommand):
                       % {"password": demo.DEMO_PASSWORD}]
             width = max(len(str(label)) for label, _email in demo.DEMO_LOGINS)
             lines += [f"  {label!s:<{width}}  {email}" for label, email in demo.DEMO_LOGINS]
+            lines.append("  " + _("El supervisor y el administrador del sistema activan una "
+                                  "aplicación autenticadora (TOTP) en su primer ingreso."))
             lines += ["", _("Clave de API de demostración (canal api, lectura y escritura):"),
                       f"  {DEMO_API_KEY}",
                       "  curl -H 'Authorization: Api-Key " + DEMO_API_KEY + "' "

@@ -17,8 +17,11 @@
 - on SIGTERM sends SIGTERM to the children (once: a second signal makes them abort the
   task they are running), waits for them and exits 0; on SIGINT (Ctrl+C, which the
   terminal sends to the whole process group, children included) it waits for them first.
-  If a child dies on its own, it stops the others and exits non-zero (so ``serve`` or a
-  supervisor restarts the lot).
+  A child that dies on its own (``db_worker`` exits on the first database error it
+  meets outside a task: a PostgreSQL restart, a failover, a network cut) is started again,
+  after a pause that doubles while it keeps dying young (1 s up to 30 s): a database
+  outage never stops the worker, and ``serve``, which stops everything when a child ends,
+  keeps the web up too. The periodic jobs survive such errors by themselves.
 
 ``db_worker``, ``rqworker`` and ``outbox_replay --every`` remain available for
 installations that run them as separate services.
@@ -49,6 +52,9 @@ PRUNE_EVERY = 3600  # seconds between prunings of finished task rows (database b
 STATISTICS_EVERY = 30  # seconds between checks that the queue table has planner statistics
 CHILD_STOP_TIMEOUT = 20  # seconds; then the child is killed
 POLL = 0.5  # seconds between checks of the child while waiting for the next job
+RESTART_PAUSE = 1.0  # seconds before restarting a task process that died; doubles while
+RESTART_PAUSE_MAX = 30.0  # it keeps dying within YOUNG seconds of its start, up to this
+YOUNG = 60.0
 
 
 def _outbox_replay() -> object:
@@ -113,6 +119,19 @@ def _queue_statistics() -> object:
     return "analyzed the task queue table (it had no planner statistics)"
 
 
+def _uptime_probe() -> object:
+    from ventanilla.operations.services import uptime_probe
+
+    return uptime_probe()
+
+
+def _apply_retention() -> object:
+    from ventanilla.citizens.privacy import retention_apply
+
+    run = retention_apply()
+    return f"retention: {run.tickets} ticket(s) anonymised" if run.tickets else None
+
+
 def _fetch_mail() -> object:
     from ventanilla.channels.email_imap import fetch_mail_once
 
@@ -166,9 +185,16 @@ def default_jobs(*, replay_every: float, sweep_every: float,
         jobs.append(PeriodicJob("queue_statistics", STATISTICS_EVERY, _queue_statistics))
         if prune_every > 0:
             jobs.append(PeriodicJob("prune_task_results", prune_every, _prune_task_results))
+    if settings.RETENTION_EVERY > 0:  # personal data past its retention rule (daily)
+        jobs.append(PeriodicJob("apply_retention", settings.RETENTION_EVERY, _apply_retention))
     # The IMAP poller, when the institution reads an existing mailbox (IMAP_HOST set).
     if settings.IMAP_HOST and settings.FETCH_MAIL_EVERY > 0:
         jobs.append(PeriodicJob("fetch_mail", settings.FETCH_MAIL_EVERY, _fetch_mail))
+    # The uptime record behind /healthz's heartbeat and the availability report; the first
+    # probe waits one interval (``serve`` starts the web at the same moment).
+    if settings.UPTIME_PROBE_EVERY > 0:
+        jobs.append(PeriodicJob("uptime_probe", settings.UPTIME_PROBE_EVERY, _uptime_probe,
+                                next_at=time.monotonic() + settings.UPTIME_PROBE_EVERY))
     return jobs
 
 
@@ -238,6 +264,8 @@ class Command(BaseCommand):
         command = None if no_tasks else task_worker_command()
         children: list[subprocess.Popen] = []
         exit_code = 0
+        started: list[float] = [time.monotonic()] * processes  # per task process slot
+        failures: list[int] = [0] * processes  # deaths in a row, each while young
         try:
             if command is not None:
                 for conn in connections.all():
@@ -258,15 +286,20 @@ class Command(BaseCommand):
                 run_due_jobs(jobs, time.monotonic())
                 next_at = min((job.next_at for job in jobs), default=time.monotonic() + POLL)
                 while not stop.is_set() and time.monotonic() < next_at:
-                    dead = next((child for child in children if child.poll() is not None),
-                                None)
-                    if dead is not None:
-                        logger.error("worker: %s exited (code %s); stopping", command[3],
-                                     dead.returncode)
-                        self.stderr.write(f"{command[3]} exited with code {dead.returncode}")
-                        exit_code = 1
-                        stop.set()
-                        break
+                    for index, child in enumerate(children):
+                        if child.poll() is None:
+                            continue
+                        if time.monotonic() - started[index] >= YOUNG:
+                            failures[index] = 0  # it had been running fine
+                        pause = min(RESTART_PAUSE * 2 ** failures[index], RESTART_PAUSE_MAX)
+                        failures[index] += 1
+                        logger.error("worker: %s exited (code %s); restarting it in %g s",
+                                     command[3], child.returncode, pause)
+                        self.stderr.write(f"{command[3]} exited with code {child.returncode}")
+                        if stop.wait(pause):
+                            break
+                        children[index] = subprocess.Popen(command)  # noqa: S603
+                        started[index] = time.monotonic()
                     stop.wait(min(POLL, max(0.0, next_at - time.monotonic())))
             if received:
                 logger.info("worker: %s received, stopping", signal.Signals(received[0]).name)
