@@ -608,6 +608,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "10")))
 INSTALLED_APPS += ["ventanilla.operations"]
+# Load balancers and the uptime probe call /healthz over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]
 # Uptime probe, run by ``ventanilla worker``: every UPTIME_PROBE_EVERY seconds it asks the web
 # (UPTIME_PROBE_URL, SITE_URL/healthz by default) and checks the database and the queue itself.
 # (0 = no probe: the default of the test profile, whose workers have no web to probe.)

@@ -4,13 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from ventanilla.accounts import views as accounts_views
-from ventanilla.core.views import healthz
+from ventanilla.core.views import healthz, healthz_live
 
 admin.site.site_header = _("Ventanilla — administración")
 admin.site.site_title = "Ventanilla"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
     path("i18n/setlang/", set_language, name="set_language"),
     # The admin site logs in through the same login as everyone (password, TOTP, lock-out).
     path("admin/login/", accounts_views.admin_login, name="admin-login"),
@@ -27,3 +28,6 @@ urlpatterns = [
     path("kiosco/", include("ventanilla.surveys.urls_kiosk")),
     path("", include("ventanilla.portal.urls")),
 ]
+
+# A database that cannot be reached answers 503 "try again in a moment", not the 500 page.
+handler500 = "ventanilla.core.errors.server_error"

@@ -12,7 +12,9 @@
   backend the pruning of finished task rows older than ``TASK_RESULT_RETENTION_DAYS``
   (every hour, django_tasks_db's ``prune_db_task_results``: without it the queue table
   keeps every task ever run) and, when an IMAP mailbox is configured (``IMAP_HOST``), the
-  e-mail poller (every ``FETCH_MAIL_EVERY`` s). A job that raises is logged and tried
+  e-mail poller (every ``FETCH_MAIL_EVERY`` s), the uptime probe (every
+  ``UPTIME_PROBE_EVERY`` s, ``operations.services.uptime_probe``) and the retention rules
+  (``citizens`` retention, daily). A job that raises is logged and tried
   again at its next turn: one failing job never stops the worker;
 - on SIGTERM sends SIGTERM to the children (once: a second signal makes them abort the
   task they are running), waits for them and exits 0; on SIGINT (Ctrl+C, which the

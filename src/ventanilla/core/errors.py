@@ -1,0 +1,32 @@
+"""The 500 handler: a database that cannot be reached (PostgreSQL restarting, failing over,
+out of connections) is a temporary outage, not a defect, so people get a 503 page that
+says so, with Retry-After, instead of the generic error page. The API answers the same
+case with a JSON 503 (``api.exceptions``)."""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.defaults import server_error as django_server_error
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+@requires_csrf_token
+def server_error(request, template_name="500.html"):
+    exc = sys.exc_info()[1]
+    if not database_unavailable(exc):
+        return django_server_error(request, template_name=template_name)
+    # Rendered without a request context: the context processors would touch the database.
+    from django.http import HttpResponse
+
+    body = loader.get_template("503.html").render({})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
+    return response
