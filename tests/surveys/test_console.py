@@ -11,6 +11,7 @@ from tests.factories import open_ticket
 from tests.surveys.helpers import close_with_final_answer, make_survey
 from tests.tickets.helpers import staff
 from ventanilla.accounts.models import Role
+from ventanilla.core.models import AuditEvent
 from ventanilla.reports.tables import DashboardFilters
 from ventanilla.surveys.models import SurveyInvitation
 from ventanilla.surveys.selectors import survey_comments
@@ -49,11 +50,16 @@ def test_results_page_refuses_other_roles(client, catalog, role):
 
 
 def test_supervisor_reads_comments_with_folio_link(client, catalog, answered):
-    client.force_login(staff(catalog["institution"], Role.SUPERVISOR))
+    supervisor = staff(catalog["institution"], Role.SUPERVISOR)
+    client.force_login(supervisor)
     html = client.get("/consola/encuestas/comentarios/").content.decode()
     assert "Tardaron demasiado en responder." in html
     assert f'href="/consola/r/{answered.folio}/"' in html
     assert "Mala" in html
+    # Reading comments is an access to personal data, in the log a supervisor reviews.
+    event = AuditEvent.objects.get(action="survey.comments_viewed")
+    assert event.actor == supervisor and event.category == "personal_data"
+    assert event.institution == catalog["institution"]
 
 
 def test_auditor_cannot_read_comments(client, catalog, answered):

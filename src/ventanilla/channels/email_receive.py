@@ -70,8 +70,9 @@ class InboundMailHandler:
                 _in_worker_thread, email_process, raw,
                 envelope_recipients=list(envelope.rcpt_tos), source=source)
         except Exception:
-            logger.exception("receive-mail: message from %s not stored; asked to retry",
-                             envelope.mail_from)
+            # The sender's address is personal data: the log names the size only.
+            logger.exception("receive-mail: a message of %s bytes was not stored; asked to "
+                             "retry", len(raw))
             reply = "451 4.3.0 Temporary failure storing the message, try again later"
         else:
             record = getattr(outcome, "message", outcome)

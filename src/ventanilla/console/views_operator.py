@@ -226,8 +226,10 @@ def operator_home(request: HttpRequest, staff: StaffContext) -> HttpResponse:
                                                                  institution=institution))
                    for match in citizen_lookup(terms.text, institution)]
         _remember_found(request, [match.citizen for match in matches])
+        # One match names its person, so a per-person review of the access log finds it.
         audit_record(actor=request.user, action="citizen.lookup", obj=institution,
                      institution=institution,
+                     citizen_id=matches[0].citizen.pk if len(matches) == 1 else None,
                      data={"matches": [m.citizen.pk for m in matches]})
         if len(matches) == 1:
             return redirect(f"{reverse('console:operator-person', args=[matches[0].citizen.pk])}"

@@ -23,8 +23,9 @@ class ComunaAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "actor", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
+    list_display = ["occurred_at", "actor", "action", "category", "object_type", "object_id",
+                    "subject_citizen_id"]
+    list_filter = ["category", "action", "object_type"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
     def has_add_permission(self, request):

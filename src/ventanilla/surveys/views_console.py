@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from ventanilla.accounts.models import Role
 from ventanilla.console.context import staff_context
+from ventanilla.core.services import audit_record
 from ventanilla.reports.tables import DashboardFilters
 from ventanilla.surveys import selectors
 from ventanilla.surveys.forms import KioskPairForm, ResultsFilterForm
@@ -96,6 +97,10 @@ def comments(request, staff):
         except ValueError:
             number = 1
         page = selectors.survey_comments(filters, viewer=request.user, page=number)
+        # Comments are free text about a person's case: reading them is an access to
+        # personal data, reviewable like the others.
+        audit_record(actor=request.user, action="survey.comments_viewed", obj=institution,
+                     institution=institution)
     return render(request, "surveys/console/comments.html", {
         "staff": staff, "form": form, "page": page,
     })
