@@ -225,9 +225,15 @@ def email_endpoint(catalog):
     return make_endpoint(catalog, provider="email", address=OIRS, channel_code="email")
 
 
+NUL_MESSAGE = (f"From: Juana <juana@example.cl>\r\nTo: {OIRS}\r\nSubject: a\x00b\r\n"
+               "Message-ID: <nul\x00@example.cl>\r\nContent-Type: text/plain\r\n\r\n"
+               "texto\x00con NUL").encode()
+
+
 @pytest.mark.django_db
 @FUZZ
 @given(raw=messages())
+@example(raw=NUL_MESSAGE)  # PostgreSQL refuses NUL in text columns (found by this test)
 def test_the_channel_stores_each_message_once_within_the_limits(
         email_endpoint, settings, caplog, raw):
     """The whole channel: never an unexpected exception (which it would record as
@@ -258,6 +264,7 @@ def test_the_channel_stores_each_message_once_within_the_limits(
 @pytest.mark.django_db
 @FUZZ
 @given(raw=messages(), padding=st.integers(min_value=1, max_value=70_000))
+@example(raw=NUL_MESSAGE, padding=1)
 def test_an_oversized_message_is_quarantined_not_parsed(email_endpoint, settings, raw, padding):
     settings.INBOUND_MAIL_MAX_BYTES = 2048
     big = raw + b"\r\n" + b"A" * (2048 + padding)

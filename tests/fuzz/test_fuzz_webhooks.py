@@ -131,6 +131,8 @@ def _post_meta(client, body: bytes):
     {"field": "messages", "value": {"messages": [{"id": "", "type": "text",
                                                   "text": {"body": "sin id"}}]}}]}]})
 @example(payload=[1, 2])
+@example(payload=meta.whatsapp_body(meta.wa_text("wamid.\x00", "texto\x00con NUL"),
+                                    name="Juana\x00"))  # PostgreSQL refuses NUL in text
 def test_meta_webhook_signed_bodies_are_accepted_once(client, providers, caplog, payload):
     body = json.dumps(payload).encode()
     caplog.clear()
@@ -205,6 +207,10 @@ def _post_twilio(client, path, pairs):
 @given(pairs=twilio_forms(), path=st.sampled_from([SMS_PATH, STATUS_PATH]))
 @example(pairs=[("AccountSid", ACCOUNT_SID), ("From", "+56912345678"),
                 ("To", "+56227123456"), ("Body", "sin identificador")], path=SMS_PATH)
+@example(pairs=[("AccountSid", ACCOUNT_SID), ("MessageSid", "SM\x00"), ("From", "+56912345678"),
+                ("To", "+56227123456"), ("Body", "texto\x00con NUL")], path=SMS_PATH)
+@example(pairs=[("AccountSid", ACCOUNT_SID), ("MessageSid", "SM\x00"),
+                ("MessageStatus", "delivered")], path=STATUS_PATH)
 def test_twilio_webhooks_signed_forms_are_accepted_once(client, providers, caplog, pairs,
                                                          path):
     caplog.clear()

@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from tests.factories import MembershipFactory, UserFactory, make_catalog
+from tests.tickets.helpers import PDF_BYTES
 from ventanilla.accounts.models import Role
 
 
@@ -43,5 +44,4 @@ def png_upload(name="pagina.png", color=(200, 30, 30)) -> SimpleUploadedFile:
 
 
 def pdf_upload(name="escaneo.pdf") -> SimpleUploadedFile:
-    body = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    return SimpleUploadedFile(name, body, content_type="application/pdf")
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")

@@ -14,10 +14,13 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from tests.factories import channel, make_catalog
+from tests.factories import MembershipFactory, UserFactory, channel, make_catalog
 from tests.portal.helpers import request_payload
+from ventanilla.accounts.models import Role
 from ventanilla.api.services import api_key_create
 from ventanilla.citizens.services import ContactData
+from ventanilla.paper.models import PaperIntake, PaperPage
+from ventanilla.paper.services import paper_intake_create
 from ventanilla.tickets.models import Attachment, Ticket, TicketEvent
 from ventanilla.tickets.services import TicketDraft, ticket_open
 from ventanilla.tickets.uploads import UploadUnavailable, check_upload
@@ -143,3 +146,20 @@ def test_any_storage_exception_is_handled_the_same_way(settings, failing_storage
     with pytest.raises(UploadUnavailable):
         ticket_open(draft=draft)
     assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_paper_pages_are_all_or_nothing_when_the_storage_fails(settings, failing_storage):
+    catalog = make_catalog()
+    operator = UserFactory()
+    MembershipFactory(user=operator, institution=catalog["institution"], role=Role.OPERATOR)
+    pages = [check_upload(png("p1.png")), check_upload(png("p2.png", (9, 9, 9)))]
+    with pytest.raises(UploadUnavailable):
+        paper_intake_create(institution=catalog["institution"], actor=operator, uploads=pages)
+    assert failing_storage.saved == 1
+    assert PaperIntake.objects.count() == 0 and PaperPage.objects.count() == 0
+    assert stored_files(Path(settings.MEDIA_ROOT)) == []
+    failing_storage.allowed = 10
+    intake = paper_intake_create(institution=catalog["institution"], actor=operator,
+                                 uploads=pages)
+    assert intake.pages.count() == 2 and len(stored_files(Path(settings.MEDIA_ROOT))) == 2

@@ -4,13 +4,21 @@ import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from pypdf import PdfWriter
 
 from tests.factories import MembershipFactory, UserFactory
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+
+def _pdf_bytes() -> bytes:
+    """A real one-page PDF (uploads are parsed with pypdf: a fake header is refused)."""
+    buffer = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+PDF_BYTES = _pdf_bytes()
 
 
 def image_bytes(fmt: str = "PNG", size=(4, 4)) -> bytes:

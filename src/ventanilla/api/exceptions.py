@@ -1,5 +1,6 @@
 """Errors as JSON, never a 500 for bad input: service ValidationErrors become 400 with
-field errors, PermissionDenied 403, RequestDataTooBig 413, conflicts 409, and a database
+field errors, PermissionDenied 403, RequestDataTooBig 413, conflicts 409, a temporary upload
+failure (storage full, virus scanner down: nothing stored) 503, and a database
 that cannot be reached (restart, failover, network cut) 503 with Retry-After: the request
 changed nothing that was not rolled back, so the client retries it (with the same
 Idempotency-Key for a write)."""
@@ -21,6 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from ventanilla.tickets.uploads import UploadUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,12 @@ def api_exception_handler(exc, context):
         # Django's own limits on a multipart body (DATA_UPLOAD_MAX_NUMBER_FIELDS/_FILES).
         exc = exceptions.ValidationError(
             {"non_field_errors": [_("Demasiados campos o archivos en la solicitud.")]})
+    elif isinstance(exc, UploadUnavailable):
+        # Storage or virus scanner down: nothing was stored, the same request may be retried.
+        response = Response(validation_error_detail(exc),
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = "60"
+        return response
     elif isinstance(exc, DjangoValidationError):
         return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, PermissionDenied):

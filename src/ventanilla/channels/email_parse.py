@@ -28,6 +28,12 @@ MESSAGE_ID_PATTERN = re.compile(r"<([^<>\s]+)>")
 # The stored id column is 255 characters; longer ids are replaced by their digest.
 MAX_MESSAGE_ID_LENGTH = 255
 
+
+def without_nul(text: str) -> str:
+    """PostgreSQL text columns refuse NUL characters (SQLite keeps them): a message carrying
+    one must not fail to store, and be fetched again for ever."""
+    return text.replace("\x00", "")
+
 # RFC 3834 and the de-facto headers of Exchange, Gmail, mailing-list software and
 # vacation responders.
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
@@ -80,7 +86,7 @@ def header_text(message: EmailMessage, name: str) -> str:
                 break
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(without_nul(str(value)).split())
 
 
 def header_texts(message: EmailMessage, name: str) -> list[str]:
@@ -88,7 +94,7 @@ def header_texts(message: EmailMessage, name: str) -> list[str]:
         values = message.get_all(name) or []
     except Exception:
         values = [raw for key, raw in message.raw_items() if key.lower() == name.lower()]
-    return [" ".join(str(value).split()) for value in values]
+    return [" ".join(without_nul(str(value)).split()) for value in values]
 
 
 def valid_address(address: str) -> bool:
@@ -195,7 +201,7 @@ def delivery_report(message: EmailMessage) -> DeliveryReport:
             if block.get("Action"):
                 actions.append(str(block.get("Action")).strip().lower())
             for field_name in ("Diagnostic-Code", "Status"):
-                value = " ".join(str(block.get(field_name) or "").split())
+                value = " ".join(without_nul(str(block.get(field_name) or "")).split())
                 if value:
                     diagnostics.append(f"{field_name}: {value}")
     failed = not actions or any(action == "failed" for action in actions)
@@ -268,13 +274,13 @@ def part_text(part: EmailMessage) -> str:
     except Exception:  # the fallback below decodes whatever is there
         content = None
     if isinstance(content, str):
-        return content
+        return without_nul(content)
     payload = part.get_payload(decode=True) or b""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, "replace")
+        return without_nul(payload.decode(charset, "replace"))
     except LookupError:
-        return payload.decode("utf-8", "replace")
+        return without_nul(payload.decode("utf-8", "replace"))
 
 
 def body_part(message: EmailMessage) -> EmailMessage | None:
@@ -348,7 +354,7 @@ def attachment_parts(message: EmailMessage) -> list[MailPart]:
         if part.is_multipart() or part is body:
             continue
         try:
-            filename = part.get_filename() or ""
+            filename = without_nul(part.get_filename() or "")
         except Exception:
             filename = ""
         disposition = part.get_content_disposition()

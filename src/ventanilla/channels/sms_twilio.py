@@ -117,9 +117,22 @@ def request_is_authentic(request) -> bool:
 
 # --- inbound --------------------------------------------------------------------------------
 
+class _Form:
+    """A webhook form without NUL characters (PostgreSQL's text and jsonb columns refuse
+    them; SQLite keeps them): a signed body carrying one must still be stored."""
+
+    def __init__(self, form):
+        self.form = form
+
+    def get(self, key, default=None):
+        value = self.form.get(key, default)
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def inbound_from_form(form, *, raw: bytes) -> SmsInbound:
     """An incoming-message webhook body (MessageSid, From, To, Body, NumMedia,
     MediaUrl{N}, MediaContentType{N}…) as an ``SmsInbound``."""
+    form = _Form(form)
     try:
         media_count = min(int(form.get("NumMedia") or 0), 10)  # Twilio sends at most 10
     except ValueError:
@@ -183,6 +196,7 @@ def fetch_media(url: str, *, max_bytes: int) -> bytes:
 def delivery_from_form(form) -> tuple[str, str, str] | None:
     """(message sid, outbox delivery status, error) of a status callback, or None when it
     is not about a message we send."""
+    form = _Form(form)
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     status = DELIVERY_STATUSES.get((form.get("MessageStatus") or form.get("SmsStatus") or "")
                                    .strip().lower())

@@ -5,6 +5,7 @@ role itself, runs in one transaction and leaves an audit row."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,12 +31,15 @@ from ventanilla.paper.models import IntakeStatus, PaperIntake, PaperPage
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import Ticket
 from ventanilla.tickets.services import TicketDraft, ticket_add_note, ticket_open
-from ventanilla.tickets.uploads import CheckedUpload
+from ventanilla.tickets.services.common import delete_stored_files
+from ventanilla.tickets.uploads import CheckedUpload, UploadUnavailable
 
 # Who receives paper at the counter and types it in (the responder and the auditor do not).
 PAPER_ROLES = frozenset({Role.OPERATOR, Role.TRIAGE, Role.SUPERVISOR, Role.SYSADMIN})
 PAPER_CHANNEL = "paper"
 MAX_DISCARD_REASON = 500
+
+logger = logging.getLogger(__name__)
 
 
 def can_handle_paper(user, institution_id: int) -> bool:
@@ -59,6 +63,7 @@ def paper_intake_create(*, institution: Institution, actor, uploads: list[Checke
         intake = PaperIntake.objects.create(
             institution=institution, uploaded_by=actor, note=note.strip()[:300],
         )
+        written: list[str] = []
         for position, upload in enumerate(uploads, start=1):
             page = PaperPage(
                 intake=intake, position=position, original_name=upload.original_name,
@@ -66,8 +71,17 @@ def paper_intake_create(*, institution: Institution, actor, uploads: list[Checke
                 size=upload.size, sha256=upload.sha256,
             )
             # The storage writes the file before the row: a rollback may leave an orphan
-            # file, never a row without its file.
-            page.file.save(f"page.{upload.extension}", ContentFile(upload.content), save=False)
+            # file, never a row without its file. A failing storage (disk full) unwinds
+            # the pages already written and rolls the intake back.
+            try:
+                page.file.save(f"page.{upload.extension}", ContentFile(upload.content),
+                               save=False)
+            except Exception as exc:
+                delete_stored_files(page.file.storage, written)
+                logger.error("paper.storage_failed", extra={
+                    "error": exc.__class__.__name__, "errno": getattr(exc, "errno", None)})
+                raise UploadUnavailable() from exc
+            written.append(page.file.name)
             page.save()
         audit_record(actor=actor, action="paper.intake_uploaded", obj=intake,
                      institution=institution, data={"pages": len(uploads)})

@@ -27,6 +27,7 @@ from ventanilla.channels.whatsapp.units import (
     StatusUnit,
     Unprocessable,
     units_of,
+    without_nul,
 )
 from ventanilla.notifications.services import outbox_delivery_update
 
@@ -51,8 +52,8 @@ def webhook_receive(*, body: bytes) -> WebhookReport:
     but a 200 for days)."""
     report = WebhookReport()
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = without_nul(json.loads(body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         _quarantine_body(body, provider="whatsapp",
@@ -84,8 +85,8 @@ def inbound_reprocess(message: InboundMessage) -> InboundResult | InboundMessage
     returned as is."""
     try:
         with message.raw.open("rb") as raw:
-            payload = json.loads(raw.read())
-    except (OSError, ValueError):
+            payload = without_nul(json.loads(raw.read()))
+    except (OSError, ValueError, RecursionError):
         payload = None
     units = list(units_of(payload) or []) if isinstance(payload, dict) else []
     if len(units) != 1 or not isinstance(units[0], MessageUnit):

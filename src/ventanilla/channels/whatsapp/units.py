@@ -68,6 +68,18 @@ class MalformedUnit:
     reason: str
 
 
+def without_nul(value):
+    """The parsed body without NUL characters, which PostgreSQL's text and jsonb columns
+    refuse (SQLite keeps them): a signed body carrying one must still be stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
 def dicts(value) -> list[dict]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 

@@ -34,7 +34,7 @@ def store_attachments(
             attachment.file.save(f"upload.{upload.extension}", ContentFile(upload.content),
                                  save=False)
         except Exception as exc:
-            _delete_written(storage, written)
+            delete_stored_files(storage, written)
             logger.error("attachment.storage_failed", extra={
                 "ticket_id": ticket.pk, "error": exc.__class__.__name__,
                 "errno": getattr(exc, "errno", None)})
@@ -43,7 +43,8 @@ def store_attachments(
         attachment.save()
 
 
-def _delete_written(storage, names: list[str]) -> None:
+def delete_stored_files(storage, names: list[str]) -> None:
+    """Best-effort removal of files written by a write that is failing."""
     for name in names:
         try:
             storage.delete(name)
