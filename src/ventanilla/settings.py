@@ -565,7 +565,7 @@ if IS_PRODUCTION and not SECURE_SSL_REDIRECT and not env_bool("BEHIND_PROXY"):
         "and redirects plain HTTP)."
     )
 # Load balancers probe the health endpoint over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", [])]
 if IS_PRODUCTION and not SECURE_SSL_REDIRECT:
     # Only reachable with BEHIND_PROXY (above): the proxy does the redirect.

@@ -512,7 +512,7 @@ def test_answers_carry_reply_to_in_reply_to_and_the_folio(endpoint, outbox_sink,
 def test_a_web_ticket_gets_no_thread_headers(catalog, outbox_sink,
                                              django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
     (sent,) = outbox_sink.messages
     assert sent["In-Reply-To"] is None and sent["Reply-To"] is None
     assert sent["Auto-Submitted"] == "auto-generated"

@@ -45,7 +45,7 @@ def enqueue(key: str = "test-1", recipient: str = "juana@example.cl") -> Outboun
 def test_opening_a_ticket_sends_one_acknowledgement(catalog, smtp_server,
                                                     django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(catalog, email="Juana@Example.cl")
+        ticket = open_ticket(catalog, delivered=False, email="Juana@Example.cl")
 
     messages = smtp_server.messages
     assert len(messages) == 1
@@ -60,7 +60,7 @@ def test_opening_a_ticket_sends_one_acknowledgement(catalog, smtp_server,
 
 def test_nothing_is_sent_before_commit(catalog, smtp_server):
     with transaction.atomic():
-        open_ticket(catalog)
+        open_ticket(catalog, delivered=False)
         assert smtp_server.messages == []
     # pytest-django's test transaction never commits: the row waits in the outbox.
     assert smtp_server.messages == []
@@ -71,7 +71,7 @@ def test_a_reply_sends_one_email_with_its_text(catalog, smtp_server,
                                                django_capture_on_commit_callbacks):
     staff = MembershipFactory(institution=catalog["institution"], role=Role.TRIAGE).user
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
     with django_capture_on_commit_callbacks(execute=True):
         ticket_reply(ticket=ticket, actor=staff,
                      body="La colación se repondrá el jueves en la escuela.")
@@ -89,7 +89,7 @@ def test_smtp_down_keeps_the_message_and_sends_it_once_when_back(
 ):
     smtp_server.stop()
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
 
     row = OutboundMessage.objects.get(ticket=ticket)
     assert row.status == OutboundStatus.PENDING

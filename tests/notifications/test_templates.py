@@ -109,7 +109,7 @@ def test_a_broken_template_falls_back_to_the_file_without_breaking_the_transacti
     make_template(catalog, subject="{% if %}", body="x")
     with (caplog.at_level(logging.ERROR, logger="ventanilla.notifications.rendering"),
           django_capture_on_commit_callbacks(execute=True)):
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
     message = received_message(ticket)
     assert message.subject.startswith(f"[{ticket.folio}] Recibimos su")
     assert message.status == OutboundStatus.SENT
@@ -130,7 +130,7 @@ def test_a_template_whose_query_fails_does_not_poison_the_transaction(catalog, m
 
     monkeypatch.setattr(rendering, "_render_source", failing_query)
     with transaction.atomic():
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
         # Still usable: the failure happened inside a savepoint.
         assert received_message(ticket).subject.startswith(f"[{ticket.folio}]")
         assert Ticket.objects.filter(pk=ticket.pk).exists()

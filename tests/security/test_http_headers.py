@@ -78,6 +78,7 @@ def test_https_redirect_and_hsts(client):
     assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     # Load balancers probe the health endpoint over plain HTTP.
     assert client.get("/healthz").status_code != 301
+    assert client.get("/healthz/live").status_code != 301
 
 
 # --- error pages ---------------------------------------------------------------------------

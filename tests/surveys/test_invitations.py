@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import open_ticket
+from tests.factories import mark_queued_messages_sent, open_ticket
 from tests.surveys.helpers import close_with_final_answer, make_survey
 from tests.tickets.helpers import staff
 from ventanilla.accounts.models import Role
@@ -29,7 +29,7 @@ def test_final_answer_email_carries_a_working_link(catalog, mailoutbox, settings
     settings.SITE_URL = "https://ventanilla.example.cl"
     survey = make_survey(catalog["institution"], link_valid_days=10)
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(catalog)
+        ticket = open_ticket(catalog, delivered=False)
     with django_capture_on_commit_callbacks(execute=True):
         close_with_final_answer(ticket)
     assert ticket.status == Status.CLOSED
@@ -105,6 +105,8 @@ def test_reclosed_ticket_gets_no_second_invitation(catalog, mailoutbox,
     first = SurveyInvitation.objects.get(ticket=ticket)
     ticket_change_status(ticket=ticket, actor=actor, to_status=Status.IN_PROGRESS,
                          reason="La persona volvió a escribir.")
+    # The closing and reopening messages went out (no commit in tests; messages keep order).
+    mark_queued_messages_sent(ticket)
     with django_capture_on_commit_callbacks(execute=True):
         ticket_reply(ticket=ticket, actor=actor, body="Listo.", then_status=Status.CLOSED)
     assert list(SurveyInvitation.objects.filter(ticket=ticket)) == [first]

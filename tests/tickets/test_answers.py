@@ -68,7 +68,7 @@ def test_type2_complaint_end_to_end(complaint_catalog, people, mailoutbox,
                                     django_capture_on_commit_callbacks):
     catalog = complaint_catalog
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = confirmed_ticket(catalog)
+        ticket = confirmed_ticket(catalog, delivered=False)
     assert ticket.stage == ResponseStage.PLAN and ticket.acknowledged_at is not None
     assert len(mailoutbox) == 1 and "Recibimos" in mailoutbox[0].subject
 
@@ -134,7 +134,7 @@ def test_type2_complaint_end_to_end(complaint_catalog, people, mailoutbox,
 def test_final_answer_satisfies_plan_when_plan_skipped(catalog, people, mailoutbox,
                                                         django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = confirmed_ticket(catalog)
+        ticket = confirmed_ticket(catalog, delivered=False)
     final = answer_draft(ticket=ticket, actor=people["triage"], stage=ResponseStage.FINAL,
                          body="Ya se repuso la colación.")
     with django_capture_on_commit_callbacks(execute=True):

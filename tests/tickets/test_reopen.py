@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from tests.factories import channel, open_ticket
+from tests.factories import channel, mark_queued_messages_sent, open_ticket
 from tests.tickets.helpers import staff
 from ventanilla.accounts.models import Role
 from ventanilla.notifications.models import OutboundMessage
@@ -30,6 +30,7 @@ def closed_ticket(catalog, actor, **overrides):
     ticket = open_ticket(catalog, **overrides)
     answer = answer_draft(ticket=ticket, actor=actor, stage="final", body="Respuesta final")
     answer_send(answer=answer, actor=actor)
+    mark_queued_messages_sent(ticket)  # the closing message went out (no commit in tests)
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED and ticket.stage == ResponseStage.DONE
     return ticket
