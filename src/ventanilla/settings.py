@@ -564,8 +564,7 @@ if IS_PRODUCTION and not SECURE_SSL_REDIRECT and not env_bool("BEHIND_PROXY"):
         "SECURE_SSL_REDIRECT=0 in production needs BEHIND_PROXY=1 (the proxy terminates TLS "
         "and redirects plain HTTP)."
     )
-# Load balancers probe the health endpoint over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
+# (The health endpoints' exemption from the redirect is in the operations block.)
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", [])]
 if IS_PRODUCTION and not SECURE_SSL_REDIRECT:
     # Only reachable with BEHIND_PROXY (above): the proxy does the redirect.

@@ -86,11 +86,6 @@ def test_lookup_of_a_person_known_only_to_b_shows_nothing_of_b(world):
         assert "Persona sin historial en esta institución" in response.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "console/views_citizens.py (owned by another part) lists every identity of the global "
-    "record; fix requested in /tmp/briefs/results-isolation.md: use "
-    "citizen_identities_in_institution and citizen_facts_in_institution. Remove this "
-    "marker when applied."))
 @pytest.mark.parametrize("role", ["operator", "supervisor"])
 def test_person_page_shows_only_a_side_of_the_shared_person(world, role):
     content = _page(world, role, reverse("console:citizen", args=[world.a.shared_person.pk]))
@@ -98,10 +93,6 @@ def test_person_page_shows_only_a_side_of_the_shared_person(world, role):
     assert not leaks(content, B_SIDE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "console/views_privacy.py (owned by another part) labels a person in A's access log "
-    "with the global record's name; fix requested in /tmp/briefs/results-isolation.md. "
-    "Remove this marker when applied."))
 def test_access_log_labels_people_with_what_a_knows(world):
     client = Client()
     client.force_login(world.a.staff["operator"])
@@ -113,10 +104,6 @@ def test_access_log_labels_people_with_what_a_knows(world):
     assert not leaks(response.content, world.b.secrets)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "citizens/privacy.py (owned by another part) exports every identity and the global "
-    "record's contact data; fix requested in /tmp/briefs/results-isolation.md. Remove this "
-    "marker when applied."))
 def test_staff_export_of_the_shared_person_holds_a_side_only(world):
     client = Client()
     client.force_login(world.a.staff["supervisor"])

@@ -577,11 +577,25 @@ def _ticket_document(ticket, *, zip_file: zipfile.ZipFile, used_names: set[str])
 
 
 def personal_data_export(*, citizen: Citizen | None, tickets, interactions,
-                         scope_label: str = "") -> bytes:
+                         scope_label: str = "", institution=None) -> bytes:
     """The ZIP (README, datos.json, adjuntos/…) of a person's data: ``tickets`` and
     ``interactions`` are what the caller may hand out (the citizen's own list, or one
-    institution's rows for a supervisor)."""
+    institution's rows for a supervisor). With ``institution`` the person's contact data
+    and identities are those that institution received, never what others recorded."""
     from ventanilla.tickets.models import Interaction
+    from ventanilla.tickets.selectors_people import (
+        citizen_facts_in_institution,
+        citizen_identities_in_institution,
+    )
+
+    if citizen is None:
+        person, identities = None, []
+    elif institution is None:
+        person, identities = citizen, list(citizen.identities.order_by("kind", "value"))
+    else:
+        person = citizen_facts_in_institution(citizen=citizen, institution=institution)
+        identities = citizen_identities_in_institution(citizen=citizen,
+                                                       institution=institution)
 
     tickets = list(tickets.select_related("institution", "channel", "ticket_type", "topic",
                                           "region", "comuna", "organization",
@@ -598,11 +612,11 @@ def personal_data_export(*, citizen: Citizen | None, tickets, interactions,
             "format": EXPORT_FORMAT,
             "generated_at": now.isoformat(),
             "person": None if citizen is None else {
-                "name": citizen.full_name, "rut": citizen.rut_display, "email": citizen.email,
-                "phone": citizen.phone, "created_at": _iso(citizen.created_at)},
-            "identities": [] if citizen is None else [
+                "name": person.full_name, "rut": person.rut_display, "email": person.email,
+                "phone": person.phone, "created_at": _iso(citizen.created_at)},
+            "identities": [
                 {"kind": i.kind, "value": i.value, "verified_at": _iso(i.verified_at)}
-                for i in citizen.identities.order_by("kind", "value")],
+                for i in identities],
             "tickets": ticket_docs,
             "interactions": [
                 {"at": _iso(row.occurred_at), "channel": row.channel.name, "kind": row.kind,
@@ -653,7 +667,8 @@ def staff_export(*, actor, citizen: Citizen, institution, reason: str) -> bytes:
     content = personal_data_export(
         citizen=citizen, tickets=tickets,
         interactions=Interaction.objects.filter(citizen=citizen, institution=institution),
-        scope_label=_(" en %(institution)s") % {"institution": institution.name})
+        scope_label=_(" en %(institution)s") % {"institution": institution.name},
+        institution=institution)
     audit_record(actor=actor, action="privacy.person_exported", obj=citizen,
                  institution=institution, reason=reason,
                  data={"tickets": list(tickets.values_list("pk", flat=True))})

@@ -37,6 +37,10 @@ from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.core.services import audit_record
 from ventanilla.tickets import permissions
 from ventanilla.tickets.models import Interaction, InteractionKind, Ticket
+from ventanilla.tickets.selectors_people import (
+    citizen_facts_in_institution,
+    citizen_identities_in_institution,
+)
 
 MERGE_ROLES = {Role.SUPERVISOR, Role.SYSADMIN}
 
@@ -152,7 +156,11 @@ def _render_person(request, staff: StaffContext, citizen: Citizen, membership: M
     context = {
         "staff": staff_context_for_institution(staff, membership.institution_id),
         "citizen": citizen,
-        "identities": list(citizen.identities.order_by("kind", "value")),
+        # What this institution received, not what other institutions recorded.
+        "identities": citizen_identities_in_institution(citizen=citizen,
+                                                        institution=membership.institution),
+        "facts": citizen_facts_in_institution(citizen=citizen,
+                                              institution=membership.institution),
         "tickets": tickets,
         "timeline": person_timeline(membership=membership, citizen=citizen, tickets=tickets),
         "candidates": candidates,

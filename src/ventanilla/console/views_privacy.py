@@ -40,6 +40,7 @@ from ventanilla.core.rut import rut_normalize
 from ventanilla.core.services import audit_record
 from ventanilla.reports.exports import neutralise_formula
 from ventanilla.tickets.models import Ticket
+from ventanilla.tickets.selectors_people import citizen_facts_in_institution
 
 PRIVACY_ROLES = {Role.SUPERVISOR, Role.SYSADMIN}
 PAGE_SIZE = 50
@@ -151,8 +152,9 @@ def _day_start(day) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _rows(events) -> list[dict]:
+def _rows(events, institution) -> list[dict]:
     folios, people = access_log_subjects(events)
+    labels: dict[int, str] = {}  # one look-up per person, not per row
     rows = []
     for event in events:
         folio = (folios.get(int(event.object_id))
@@ -164,17 +166,20 @@ def _rows(events) -> list[dict]:
             "actor": event.actor.email if event.actor_id else _("Sistema o integración"),
             "folio": folio,
             "person": person,
-            "person_label": _person_label(person),
+            "person_label": (labels.setdefault(person.pk, _person_label(person, institution))
+                             if person is not None else ""),
         })
     return rows
 
 
-def _person_label(person: Citizen | None) -> str:
-    if person is None:
-        return ""
+def _person_label(person: Citizen, institution) -> str:
+    """The person as this institution knows them (what its own tickets carry), never the
+    name another institution recorded."""
     if person.anonymised_at:
         return _("Persona suprimida #%(id)s") % {"id": person.pk}
-    return str(person)
+    facts = citizen_facts_in_institution(citizen=person, institution=institution)
+    return (facts.full_name or facts.email or facts.rut_display
+            or _("Persona #%(id)s") % {"id": person.pk})
 
 
 @require_safe
@@ -201,7 +206,7 @@ def access_log_view(request: HttpRequest, staff: StaffContext) -> HttpResponse:
         events = list(form.query(institution_id=membership.institution_id)
                       [start:start + PAGE_SIZE + 1])
         has_next = len(events) > PAGE_SIZE
-        rows = _rows(events[:PAGE_SIZE])
+        rows = _rows(events[:PAGE_SIZE], membership.institution)
         person_id = form.cleaned_data.get("persona_id")
         if person_id:
             person = _person_in_institution(person_id, membership.institution_id)
@@ -253,7 +258,7 @@ def access_log_export(request: HttpRequest, staff: StaffContext) -> HttpResponse
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow([str(c) for c in CSV_COLUMNS])
-    for row in _rows(events):
+    for row in _rows(events, membership.institution):
         event = row["event"]
         writer.writerow([neutralise_formula(value) for value in (
             timezone.localtime(event.occurred_at).isoformat(), row["actor"],
