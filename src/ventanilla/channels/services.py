@@ -239,6 +239,7 @@ def inbound_record_unprocessed(
     administrator, or ignored (auto-reply, bounce, loop) with its reason. The same
     provider message id twice gives the first row back. ``retry_of``: a quarantined row
     being reprocessed keeps its one row and gets the new status and reason."""
+    provider_message_id = provider_message_id[:255]  # the column's size: lookups agree
     if status not in (InboundStatus.QUARANTINED, InboundStatus.IGNORED):
         raise ValueError(f"not an unprocessed status: {status}")
     if retry_of is not None:
@@ -256,7 +257,7 @@ def inbound_record_unprocessed(
         if existing is not None:
             return existing
     record = InboundMessage(
-        provider=provider, provider_message_id=provider_message_id[:255], endpoint=endpoint,
+        provider=provider, provider_message_id=provider_message_id, endpoint=endpoint,
         institution_id=endpoint.institution_id if endpoint else None, sender=sender[:254],
         subject=subject[:250], status=status, reason=reason[:300], data=data or {},
     )
