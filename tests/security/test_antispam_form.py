@@ -111,7 +111,10 @@ def test_expired_form_keeps_the_data_and_gets_a_fresh_timestamp(client, url, cat
     assert client.post(url, {**data, "form_started": fresh}).status_code == 302
 
 
-@pytest.mark.parametrize("token", ["", "no-firmado", antispam_token(NOW)[:-3] + "xyz"])
+# Explicit ids: the tampered token differs per process (signing salt and time), and xdist
+# needs every worker to collect the same test names.
+@pytest.mark.parametrize("token", ["", "no-firmado", antispam_token(NOW)[:-3] + "xyz"],
+                         ids=["empty", "unsigned", "tampered"])
 def test_missing_or_forged_timestamp_is_refused(client, url, catalog, token, monkeypatch):
     response = client.post(url, request_payload(catalog, form_started=token))
     assert response.status_code == 200
