@@ -181,11 +181,13 @@ def test_when_a_child_dies_serve_stops_the_rest_and_fails(server):
                     same_group = os.getpgid(int(entry.name)) == server.process.pid
                 except OSError:
                     continue
-                if b"db_worker" in cmdline and same_group:
+                # The worker itself (`… ventanilla worker`), not its task processes: a task
+                # process that dies is restarted by the worker (tests/notifications).
+                if b"worker" in cmdline.split(b"\x00") and same_group:
                     worker_pid = int(entry.name)
         time.sleep(0.2)
     assert worker_pid, server.output
-    # The grandchild dies: the worker notices and fails, then serve stops everything.
+    # The worker dies: serve notices, stops the web too and fails.
     os.kill(worker_pid, signal.SIGKILL)
 
     assert server.wait_group_gone(STOP_TIMEOUT), server.output

@@ -139,7 +139,7 @@ def empty_target(tmp_path):
         drop()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_backup_restores_every_ticket_attachment_and_event(settings, tmp_path, empty_target):
     _build_installation()
     assert Attachment.objects.count() == 12 and Ticket.objects.count() == 8

@@ -114,7 +114,7 @@ def test_liveness_touches_nothing(rf, monkeypatch):
 
 # --- the probe --------------------------------------------------------------------------------
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_probe_against_a_live_server_records_up(live_server, database_queue):
     UptimeProbe.objects.all().delete()
     assert services.uptime_probe(url=f"{live_server.url}/healthz") is None

@@ -210,7 +210,7 @@ EVENT_COLUMNS = ["ticket_id", "kind", "created_at", "actor_id", "is_public", "bo
 INTERACTION_COLUMNS = ["institution_id", "channel_id", "kind", "occurred_at",
                        "is_self_service", "citizen_id", "ticket_id", "data"]
 CITIZEN_COLUMNS = ["rut", "full_name", "email", "phone", "user_id", "merged_into_id",
-                   "created_at", "updated_at"]
+                   "anonymised_at", "created_at", "updated_at"]
 
 
 def _check_columns() -> None:
@@ -323,7 +323,8 @@ def _citizens_resolve(rows: list[ImportRow], ctx: _Context) -> int:
 
     now = ctx.now
     new_ids = ctx.writer.insert(Citizen, CITIZEN_COLUMNS, [
-        (p["rut"], p["full_name"][:200], p["email"], p["phone"][:30], None, None, now, now)
+        (p["rut"], p["full_name"][:200], p["email"], p["phone"][:30], None, None, None, now,
+         now)
         for p in new_people], with_ids=True)
     for row, (existing, index) in zip(rows, row_person, strict=True):
         row.citizen_id = existing if existing is not None else new_ids[index]

@@ -32,6 +32,8 @@ installations that run them as separate services.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import importlib
 import logging
 import signal
@@ -163,6 +165,24 @@ class PeriodicJob:
         return True
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the task process gets SIGTERM when the worker dies, even by SIGKILL, so a
+    killed worker never leaves task processes behind to claim tasks unsupervised (they
+    finish the task in hand and exit, as on any SIGTERM)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's own shutdown still stops its children
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _start_task_process(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603
+
+
 def run_due_jobs(jobs: list[PeriodicJob], now: float) -> list[str]:
     """Run every job that is due at ``now`` (monotonic seconds); returns their names."""
     ran = []
@@ -273,7 +293,7 @@ class Command(BaseCommand):
                 for conn in connections.all():
                     conn.close()  # the children open their own
                 for _ in range(processes):
-                    children.append(subprocess.Popen(command))  # noqa: S603 (our interpreter)
+                    children.append(_start_task_process(command))
                 logger.info("worker: %s started (pids %s, queues %s)", command[3],
                             ", ".join(str(child.pid) for child in children),
                             ",".join(task_queues()))
@@ -300,7 +320,7 @@ class Command(BaseCommand):
                         self.stderr.write(f"{command[3]} exited with code {child.returncode}")
                         if stop.wait(pause):
                             break
-                        children[index] = subprocess.Popen(command)  # noqa: S603
+                        children[index] = _start_task_process(command)
                         started[index] = time.monotonic()
                     stop.wait(min(POLL, max(0.0, next_at - time.monotonic())))
             if received:
