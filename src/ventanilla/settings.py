@@ -422,6 +422,8 @@ AXES_USERNAME_CALLABLE = "ventanilla.accounts.lockout.axes_username"
 AXES_LOCKOUT_CALLABLE = "ventanilla.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Lock-outs are in the audit log (accounts.lockout); axes' own INFO line on every login is noise.
+AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "new_password1", "new_password2"]
 # The client address as the rate limits see it (TRUSTED_PROXY_COUNT, abuse block), so a
 # reverse proxy's own address is never the one locked.
