@@ -58,6 +58,8 @@ API_CHANNEL_WEIGHTS = {"api": 50, "ivr": 20, "chatbot": 20, "whatsapp": 10}
 REPLAY_SAMPLE = 20
 CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_COOKIE = re.compile(r"csrftoken=([^;]+)")
+# The anti-spam "form shown at" stamp a browser sends back with the form.
+FORM_STARTED_INPUT = re.compile(rb'name="form_started" value="([^"]+)"')
 
 
 def parse_args() -> argparse.Namespace:
@@ -267,10 +269,14 @@ class RequestMaker:
             body.pop("phone")
         return {key: value for key, value in body.items() if value is not None}
 
-    def form_body(self, csrf_token: str) -> dict:
+    def form_body(self, page: bytes) -> dict:
+        """A form POST as a browser sends it after loading ``page`` (its CSRF token and
+        anti-spam stamp)."""
         body = self.draw()
         form = {key: "" if value is None else str(value) for key, value in body.items()}
-        form["csrfmiddlewaretoken"] = csrf_token
+        form["csrfmiddlewaretoken"] = CSRF_INPUT.search(page).group(1).decode()
+        started = FORM_STARTED_INPUT.search(page)
+        form["form_started"] = started.group(1).decode() if started else ""
         form["idempotency_key"] = uuid.uuid4().hex
         return form
 
@@ -366,11 +372,11 @@ def scenario_portal(server, args, maker: RequestMaker, institution) -> dict:
         token = CSRF_INPUT.search(page)
         if response.status != 200 or cookie is None or token is None:
             raise RuntimeError(f"the form did not load ({response.status})")
-        return {"cookie": f"csrftoken={cookie.group(1)}", "token": token.group(1).decode()}
+        return {"cookie": f"csrftoken={cookie.group(1)}", "page": page}
 
     def make_request(state, _sequence):
         issued.append(1)
-        return "POST", path, {"data": maker.form_body(state["token"]), "allow_redirects": False,
+        return "POST", path, {"data": maker.form_body(state["page"]), "allow_redirects": False,
                               "headers": {"Cookie": state["cookie"]}}
 
     result = run_load(server.url, make_request, clients=args.clients, seconds=args.seconds,
@@ -422,9 +428,8 @@ def one_api_and_form_post(client, api_key: str, maker: RequestMaker):
     # Read now: the next request's ``request_started`` empties the connection's query log.
     api_sql = [query["sql"] for query in api_queries.captured_queries]
     page = client.get(f"/{SLUG}/solicitud/")
-    token = CSRF_INPUT.search(page.content).group(1).decode()
     with CaptureQueriesContext(connection) as form_queries:
-        response = client.post(f"/{SLUG}/solicitud/", data=maker.form_body(token))
+        response = client.post(f"/{SLUG}/solicitud/", data=maker.form_body(page.content))
     if response.status_code != 302:
         raise RuntimeError(f"form POST answered {response.status_code}")
     return len(api_sql), len(form_queries), api_sql
@@ -446,13 +451,12 @@ def in_process(api_key: str, maker: RequestMaker, count: int, profile_path: str)
     with plain_static:
         one_api_and_form_post(client, api_key, maker)  # warm caches, imports, connection
         page = client.get(f"/{SLUG}/solicitud/")
-        token = CSRF_INPUT.search(page.content).group(1).decode()
         scenarios = {
             "api_create": lambda: client.post(
                 "/api/v1/tickets/", data=maker.api_body(), content_type="application/json",
                 HTTP_AUTHORIZATION=f"Api-Key {api_key}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex),
             "portal_post": lambda: client.post(f"/{SLUG}/solicitud/",
-                                               data=maker.form_body(token)),
+                                               data=maker.form_body(page.content)),
         }
         for name, send in scenarios.items():
             profiler = None
