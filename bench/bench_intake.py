@@ -41,6 +41,7 @@ for _path in (str(ROOT / "src"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from bench.common import (  # noqa: E402
+    BENCH_SECRET_KEY,
     emit,
     environment,
     production_server,
@@ -553,7 +554,7 @@ def http_scenarios(args, scenarios, maker, api_key, institution, report) -> None
             extra_env["REDIS_URL"] = args.redis
         progress("collecting static files for the production server…")
         static_root = collect_static({**os.environ, "VENTANILLA_ENV": "production",
-                                      "SECRET_KEY": "x", "ALLOWED_HOSTS": "localhost",
+                                      "SECRET_KEY": BENCH_SECRET_KEY, "ALLOWED_HOSTS": "localhost",
                                       "DJANGO_SETTINGS_MODULE": SETTINGS,
                                       "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"})
         extra_env["STATIC_ROOT"] = static_root
