@@ -271,6 +271,22 @@ def test_get_throttled_per_ip(client, catalog, settings):
     assert_error(client.get(f"{BASE}/services.xml"), 429, "xml")
 
 
+def test_get_throttle_counts_the_person_behind_the_proxy(client, catalog, settings):
+    # Behind a reverse proxy every request comes from the proxy's address: the budget is
+    # the address the proxy saw, not the proxy's, and not what the client wrote itself.
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "1/min"}}
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    first = client.get(f"{BASE}/services.json", HTTP_X_FORWARDED_FOR="200.1.1.1", **proxy)
+    assert first.status_code == 200
+    other = client.get(f"{BASE}/services.json", HTTP_X_FORWARDED_FOR="200.2.2.2", **proxy)
+    assert other.status_code == 200
+    forged = client.get(f"{BASE}/services.json",
+                        HTTP_X_FORWARDED_FOR="9.9.9.9, 200.1.1.1", **proxy)
+    assert_error(forged, 429)
+
+
 def test_post_is_csrf_exempt(catalog, write_key):
     from django.test import Client
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from datetime import time as dtime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
@@ -19,8 +18,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ventanilla.api.services import api_key_authenticate
+from ventanilla.api.throttling import window_increment
 from ventanilla.catalog.models import Channel, Institution
-from ventanilla.core.ratelimit import limited_json_response, rate_limit
+from ventanilla.core.ratelimit import client_key, limited_json_response, rate_limit
 from ventanilla.open311 import selectors
 from ventanilla.open311.render import error_response, respond
 from ventanilla.open311.services import (
@@ -107,12 +107,8 @@ def _throttle(request, bucket: str, ident: str) -> None:
     count, _sep, period = rate.partition("/")
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(period[:1], 60)
     window = int(time.time() // seconds)
-    key = f"open311:throttle:{bucket}:{ident}:{window}"
-    cache.add(key, 0, seconds)
-    try:
-        used = cache.incr(key)
-    except ValueError:
-        used = 1
+    # One atomic increment in the shared cache (as the API's throttles and the web limits).
+    used = window_increment(f"open311:throttle:{bucket}:{ident}:{window}", timeout=seconds)
     if used > int(count):
         retry = seconds - int(time.time()) % seconds
         raise Problem(429, _("Demasiadas solicitudes; intente de nuevo en %(s)s segundos.")
@@ -120,7 +116,9 @@ def _throttle(request, bucket: str, ident: str) -> None:
 
 
 def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # The address the trusted proxy saw (TRUSTED_PROXY_COUNT): behind a proxy REMOTE_ADDR is
+    # the proxy's, and every civic app would share one budget.
+    return client_key(request) or "unknown"
 
 
 def _guard(view):
