@@ -444,6 +444,10 @@ for _handler in LOGGING["handlers"].values():
 PRIVACY_DEFAULT_LEGAL_HOLD_YEARS = int(os.environ.get("PRIVACY_DEFAULT_LEGAL_HOLD_YEARS", "2"))
 # How many tickets one retention transaction anonymises (the worker runs it daily).
 RETENTION_CHUNK_SIZE = int(os.environ.get("RETENTION_CHUNK_SIZE", "200"))
+# The audit log (who read or changed what) is kept this many years, then deleted by the daily
+# retention job: long enough to answer for any access within the limitation periods, not
+# forever (it names people and staff). 0 keeps it forever.
+AUDIT_RETENTION_YEARS = int(os.environ.get("AUDIT_RETENTION_YEARS", "5"))
 # Seconds between the worker's retention runs (0: never; run `ventanilla apply_retention`).
 # 0 in the test profile, like the uptime probe: a test's worker must not anonymise its data.
 RETENTION_EVERY = int(os.environ.get("RETENTION_EVERY",

@@ -1,6 +1,10 @@
 """Writes shared by every app: the audit trail."""
 
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from ventanilla.core.models import AuditCategory, AuditEvent
 
@@ -67,3 +71,19 @@ def audit_record(
         reason=(reason or "").strip(),
         **institution_kwarg,
     )
+
+
+def audit_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete audit events older than ``AUDIT_RETENTION_YEARS`` (none when it is 0), a batch
+    at a time so the table is never locked for long; returns how many went."""
+    years = settings.AUDIT_RETENTION_YEARS
+    if years <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=round(365.25 * years))
+    deleted = 0
+    while True:
+        ids = list(AuditEvent.objects.filter(occurred_at__lt=cutoff)
+                   .order_by("occurred_at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += AuditEvent.objects.filter(pk__in=ids).delete()[0]

@@ -131,9 +131,13 @@ def _uptime_probe() -> object:
 
 def _apply_retention() -> object:
     from ventanilla.citizens.privacy import retention_apply
+    from ventanilla.core.services import audit_prune
 
     run = retention_apply()
-    return f"retention: {run.tickets} ticket(s) anonymised" if run.tickets else None
+    pruned = audit_prune()
+    done = [f"{run.tickets} ticket(s) anonymised" if run.tickets else "",
+            f"{pruned} audit event(s) past AUDIT_RETENTION_YEARS deleted" if pruned else ""]
+    return "retention: " + "; ".join(part for part in done if part) if any(done) else None
 
 
 def _fetch_mail() -> object:
