@@ -612,6 +612,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "10")))
 INSTALLED_APPS += ["ventanilla.operations"]
+# Files in the storage that no row points to and older than this (seconds) are deleted by the
+# worker every STORAGE_SWEEP_EVERY seconds (daily; 0 = never, the test profile's default).
+STORAGE_ORPHAN_MIN_AGE = int(os.environ.get("STORAGE_ORPHAN_MIN_AGE", "86400"))
+STORAGE_SWEEP_EVERY = int(os.environ.get("STORAGE_SWEEP_EVERY",
+                                         "0" if ENVIRONMENT == "test" else "86400"))
 # Load balancers and the uptime probe call /healthz over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz"]
 # Uptime probe, run by ``ventanilla worker``: every UPTIME_PROBE_EVERY seconds it asks the web

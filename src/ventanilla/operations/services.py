@@ -1,4 +1,5 @@
-"""Writes of the operations app: the uptime probe (run by ``ventanilla worker``)."""
+"""Writes of the operations app: the uptime probe and the sweep of orphan files (both run by
+``ventanilla worker``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, models
 from django.utils import timezone
 
 from ventanilla.operations.health import FAIL, check_database, check_queue
@@ -93,3 +96,59 @@ def uptime_prune(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.UPTIME_RETENTION_DAYS)
     deleted, _ = UptimeProbe.objects.filter(checked_at__lt=cutoff).delete()
     return deleted
+
+
+# --- orphan files ------------------------------------------------------------------------------
+
+def _file_fields() -> list[tuple[type[models.Model], str]]:
+    return [(model, field.attname) for model in apps.get_models()
+            for field in model._meta.concrete_fields if isinstance(field, models.FileField)]
+
+
+def _referenced(names: list[str]) -> set[str]:
+    """Which of ``names`` a row of any model still points to."""
+    found: set[str] = set()
+    for model, attname in _file_fields():
+        found.update(model._default_manager.filter(**{f"{attname}__in": names})
+                     .values_list(attname, flat=True))
+    return found
+
+
+def storage_orphans_sweep(*, older_than: timedelta | None = None, dry_run: bool = False,
+                          now: datetime | None = None, batch: int = 500) -> list[str]:
+    """Delete stored files no row points to and older than ``older_than`` (a day): what a
+    write that failed after its files were saved left behind (the intake and paper uploads
+    delete theirs when the storage fails, but a rollback for another reason cannot). Walks
+    the default storage a folder at a time and asks the database per batch of names, so
+    memory stays flat however many files there are. Young files are left alone: they may
+    belong to an intake whose transaction has not committed yet. Returns the names."""
+    cutoff = (now or timezone.now()) - (older_than or timedelta(
+        seconds=settings.STORAGE_ORPHAN_MIN_AGE))
+    removed: list[str] = []
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            subfolders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        folders.extend(f"{folder}/{name}" if folder else name for name in subfolders)
+        names = [f"{folder}/{name}" if folder else name for name in files]
+        for start in range(0, len(names), batch):
+            chunk = names[start:start + batch]
+            referenced = _referenced(chunk)
+            for name in chunk:
+                if name in referenced:
+                    continue
+                try:
+                    if default_storage.get_modified_time(name) >= cutoff:
+                        continue
+                except (NotImplementedError, OSError):
+                    continue  # a storage that cannot tell the age: never guess
+                if not dry_run:
+                    default_storage.delete(name)
+                removed.append(name)
+    if removed:
+        logger.info("storage sweep: %s orphan file(s)%s", len(removed),
+                    " found (dry run)" if dry_run else " deleted")
+    return removed

@@ -14,7 +14,8 @@
   keeps every task ever run) and, when an IMAP mailbox is configured (``IMAP_HOST``), the
   e-mail poller (every ``FETCH_MAIL_EVERY`` s), the uptime probe (every
   ``UPTIME_PROBE_EVERY`` s, ``operations.services.uptime_probe``) and the retention rules
-  (``citizens`` retention, daily). A job that raises is logged and tried
+  (``citizens`` retention, daily) and the sweep of orphan files
+  (``operations.services.storage_orphans_sweep``, daily). A job that raises is logged and tried
   again at its next turn: one failing job never stops the worker;
 - on SIGTERM sends SIGTERM to the children (once: a second signal makes them abort the
   task they are running), waits for them and exits 0; on SIGINT (Ctrl+C, which the
@@ -140,6 +141,13 @@ def _apply_retention() -> object:
     return "retention: " + "; ".join(part for part in done if part) if any(done) else None
 
 
+def _storage_sweep() -> object:
+    from ventanilla.operations.services import storage_orphans_sweep
+
+    removed = storage_orphans_sweep()
+    return f"storage sweep: {len(removed)} orphan file(s) deleted" if removed else None
+
+
 def _fetch_mail() -> object:
     from ventanilla.channels.email_imap import fetch_mail_once
 
@@ -213,6 +221,8 @@ def default_jobs(*, replay_every: float, sweep_every: float,
             jobs.append(PeriodicJob("prune_task_results", prune_every, _prune_task_results))
     if settings.RETENTION_EVERY > 0:  # personal data past its retention rule (daily)
         jobs.append(PeriodicJob("apply_retention", settings.RETENTION_EVERY, _apply_retention))
+    if settings.STORAGE_SWEEP_EVERY > 0:  # files no row points to (daily)
+        jobs.append(PeriodicJob("storage_sweep", settings.STORAGE_SWEEP_EVERY, _storage_sweep))
     # The IMAP poller, when the institution reads an existing mailbox (IMAP_HOST set).
     if settings.IMAP_HOST and settings.FETCH_MAIL_EVERY > 0:
         jobs.append(PeriodicJob("fetch_mail", settings.FETCH_MAIL_EVERY, _fetch_mail))
