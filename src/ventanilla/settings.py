@@ -424,6 +424,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Lock-outs are in the audit log (accounts.lockout); axes' own INFO line on every login is noise.
 AXES_VERBOSE = False
+# django-axes' records of logins and failed logins (addresses, user agents, e-mails) are
+# deleted after this many days by the daily retention job (accounts.services.login_records_prune).
+LOGIN_RECORDS_RETENTION_DAYS = int(os.environ.get("LOGIN_RECORDS_RETENTION_DAYS", "90"))
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "new_password1", "new_password2"]
 # The client address as the rate limits see it (TRUSTED_PROXY_COUNT, abuse block), so a
 # reverse proxy's own address is never the one locked.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -223,3 +224,14 @@ def user_unlock(*, user: User, actor) -> int:
     removed = reset(username=normalize_email(user.email))
     audit_record(actor=actor, action="user.unlocked", obj=user, data={"attempts": removed})
     return removed
+
+
+def login_records_prune(*, now=None) -> int:
+    """Delete django-axes' records of logins, failures and expired attempts older than
+    ``LOGIN_RECORDS_RETENTION_DAYS``: they hold addresses, browsers and e-mails, needed to
+    investigate a break-in for a while, not forever. A lock-out stays in the audit log."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.LOGIN_RECORDS_RETENTION_DAYS)
+    return sum(model.objects.filter(attempt_time__lt=cutoff).delete()[0]
+               for model in (AccessLog, AccessFailureLog, AccessAttempt))
