@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.http import HttpResponse
+from django.shortcuts import render
+
 from ventanilla.accounts.models import Membership, Role
 from ventanilla.console.selectors import membership_list_for_console
 from ventanilla.tickets import permissions
@@ -72,3 +75,11 @@ def institution_choose(request, *, institution_id: int) -> Membership | None:
         memberships=context.memberships, active=membership
     )
     return membership
+
+
+def forbidden_response(request, staff: StaffContext | None, *, title: str,
+                       explanation: str) -> HttpResponse:
+    """The console's 403 page: what the person may not do here, and why."""
+    return render(request, "console/forbidden.html", {
+        "staff": staff, "title": title, "explanation": explanation,
+    }, status=403)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from ventanilla.console.context import (
     StaffContext,
+    forbidden_response,
     institution_choose,
     staff_context,
     staff_context_for_institution,
@@ -55,15 +56,8 @@ MAX_PAGE = 10_000  # deeper than this, filter instead (and no OFFSET overflows)
 
 # --- access ------------------------------------------------------------------------------------
 
-def _forbidden(request, staff: StaffContext | None, *, title: str,
-               explanation: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {
-        "staff": staff, "title": title, "explanation": explanation,
-    }, status=403)
-
-
 def _no_access(request, staff: StaffContext | None) -> HttpResponse:
-    return _forbidden(
+    return forbidden_response(
         request, staff, title=_("Su cuenta no tiene acceso a la consola"),
         explanation=_("La consola es para funcionarios con un rol activo en una institución. "
                       "Si debería tenerlo, pida acceso al administrador de su institución."),
@@ -71,7 +65,7 @@ def _no_access(request, staff: StaffContext | None) -> HttpResponse:
 
 
 def _auditor_denied(request, staff: StaffContext) -> HttpResponse:
-    return _forbidden(
+    return forbidden_response(
         request, staff, title=_("Su rol no permite ver requerimientos"),
         explanation=_("El rol de auditor accede solo a información agregada, sin datos "
                       "personales. Los paneles de indicadores estarán disponibles en esta "
@@ -80,7 +74,7 @@ def _auditor_denied(request, staff: StaffContext) -> HttpResponse:
 
 
 def _action_denied(request, staff: StaffContext) -> HttpResponse:
-    return _forbidden(
+    return forbidden_response(
         request, staff, title=_("Su rol no permite esta acción"),
         explanation=_("Puede ver este requerimiento, pero su rol en la institución no le "
                       "permite realizar esta acción."),

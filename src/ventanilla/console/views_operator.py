@@ -32,7 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from ventanilla.citizens.models import Citizen
 from ventanilla.citizens.selectors import LookupTerms, citizen_lookup, citizen_lookup_terms
 from ventanilla.citizens.services import ContactData
-from ventanilla.console.context import StaffContext
+from ventanilla.console.context import StaffContext, forbidden_response
 from ventanilla.console.forms import add_service_errors
 from ventanilla.console.forms_operator import (
     AddToTicketForm,
@@ -53,7 +53,7 @@ from ventanilla.console.services import (
     operator_draft_discard,
     operator_draft_save,
 )
-from ventanilla.console.views import _forbidden, _not_found, _ticket_or_none, staff_required
+from ventanilla.console.views import _not_found, _ticket_or_none, staff_required
 from ventanilla.console.views_citizens import person_timeline
 from ventanilla.core.rut import rut_format
 from ventanilla.core.services import audit_record
@@ -89,7 +89,7 @@ def operator_required(view):
     @wraps(view)
     def wrapper(request, staff: StaffContext, *args, **kwargs):
         if staff.active is None or staff.active.role not in ASSISTED_ROLES:
-            return _forbidden(
+            return forbidden_response(
                 request, staff, title=_("Su rol no atiende público"),
                 explanation=_("La consola de operador es para quienes atienden el teléfono "
                               "o la oficina (operador, administrador del canal, supervisor). "
@@ -306,7 +306,7 @@ def operator_ticket_new(request: HttpRequest, staff: StaffContext,
             try:
                 ticket = ticket_open_assisted(draft=ticket_draft, actor=request.user)
             except PermissionDenied:
-                return _forbidden(request, staff, title=_("Su rol no permite esta acción"),
+                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
                                   explanation=_("No puede registrar requerimientos aquí."))
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -365,7 +365,7 @@ def operator_ticket_add(request: HttpRequest, staff: StaffContext,
                 ticket_add_assisted_message(ticket=data["ticket"], actor=request.user,
                                             channel=data["channel"], body=data["body"])
             except PermissionDenied:
-                return _forbidden(request, staff, title=_("Su rol no permite esta acción"),
+                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
                                   explanation=_("No puede agregar mensajes a este "
                                                 "requerimiento."))
             except ValidationError as error:
@@ -414,7 +414,7 @@ def operator_attended(request: HttpRequest, staff: StaffContext,
                     institution=institution, channel=data["channel"], actor=request.user,
                     summary=data["summary"], citizen=citizen, ticket=data.get("ticket"))
             except PermissionDenied:
-                return _forbidden(request, staff, title=_("Su rol no permite esta acción"),
+                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
                                   explanation=_("No puede registrar atenciones aquí."))
             except ValidationError as error:
                 add_service_errors(form, error)

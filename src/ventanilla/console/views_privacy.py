@@ -32,8 +32,8 @@ from ventanilla.accounts.reauth import require_recent_auth
 from ventanilla.citizens import privacy
 from ventanilla.citizens.models import Citizen, ErasureRequest, ErasureStatus
 from ventanilla.citizens.selectors import access_log, access_log_subjects, people_matching
-from ventanilla.console.context import StaffContext
-from ventanilla.console.views import _forbidden, _not_found, staff_required
+from ventanilla.console.context import StaffContext, forbidden_response
+from ventanilla.console.views import _not_found, staff_required
 from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.core.models import AuditCategory
 from ventanilla.core.rut import rut_normalize
@@ -70,7 +70,7 @@ ACTION_LABELS = {
 def _privacy_staff(request, staff: StaffContext) -> Membership | HttpResponse:
     membership = staff.active
     if membership is None or membership.role not in PRIVACY_ROLES:
-        return _forbidden(
+        return forbidden_response(
             request, staff, title=_("Su rol no permite revisar datos personales"),
             explanation=_("El registro de accesos, la exportación y la supresión de datos "
                           "personales son para supervisores y administradores del sistema."))
@@ -294,7 +294,7 @@ def person_export(request: HttpRequest, staff: StaffContext, citizen_id: int) ->
                                            institution=membership.institution,
                                            reason=form.cleaned_data["reason"])
         except PermissionDenied:
-            return _forbidden(request, staff, title=_("No puede exportar estos datos"),
+            return forbidden_response(request, staff, title=_("No puede exportar estos datos"),
                               explanation=_("Solo supervisores y administradores del sistema."))
         filename = f"datos-persona-{citizen.pk}-{timezone.localdate().isoformat()}.zip"
         return HttpResponse(content, content_type="application/zip", headers={
@@ -326,7 +326,7 @@ def person_erase(request: HttpRequest, staff: StaffContext, citizen_id: int) -> 
     form = ErasureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not allowed:
-            return _forbidden(request, staff, title=_("No puede suprimir a esta persona"),
+            return forbidden_response(request, staff, title=_("No puede suprimir a esta persona"),
                               explanation=_("La persona tiene datos en instituciones donde usted "
                                             "no es supervisor ni administrador del sistema."))
         try:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from ventanilla.accounts.models import Role
-from ventanilla.console.context import staff_context
+from ventanilla.console.context import forbidden_response, staff_context
 from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.sla.selectors import GROUP_BY, sla_compliance
 
@@ -49,24 +49,18 @@ class CompliancePeriodForm(AccessibleFormMixin, forms.Form):
         return data
 
 
-def _forbidden(request, staff, *, title: str, explanation: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {
-        "staff": staff, "title": title, "explanation": explanation,
-    }, status=403)
-
-
 @require_safe
 @login_required
 def compliance(request: HttpRequest) -> HttpResponse:
     staff = staff_context(request)
     if not staff.has_access:
-        return _forbidden(
+        return forbidden_response(
             request, None, title=_("Su cuenta no tiene acceso a la consola"),
             explanation=_("La consola es para funcionarios con un rol activo en una "
                           "institución."))
     membership = staff.active
     if membership.role not in COMPLIANCE_ROLES:
-        return _forbidden(
+        return forbidden_response(
             request, staff, title=_("Su rol no permite ver el cumplimiento de plazos"),
             explanation=_("El informe de cumplimiento es para supervisores, administradores "
                           "del canal y administradores del sistema."))

@@ -18,13 +18,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from ventanilla.accounts.models import User
-from ventanilla.console.context import StaffContext, staff_context_for_institution
+from ventanilla.console.context import (
+    StaffContext,
+    forbidden_response,
+    staff_context_for_institution,
+)
 from ventanilla.console.forms import MAX_TEXT, add_service_errors
 from ventanilla.console.selectors import area_list
 from ventanilla.console.views import (
     MAX_PAGE,
     _action_denied,
-    _forbidden,
     _not_found,
     _page_number,
     _ticket_or_none,
@@ -105,7 +108,7 @@ def correct_form_for(ticket: Ticket, areas, data=None) -> TriageCorrectForm:
 # --- the queue -----------------------------------------------------------------------------------
 
 def _triage_denied(request, staff: StaffContext) -> HttpResponse:
-    return _forbidden(
+    return forbidden_response(
         request, staff, title=_("Su rol no permite validar derivaciones"),
         explanation=_("La cola de triaje es para el administrador del canal, los supervisores "
                       "y los administradores del sistema."),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from ventanilla.accounts.models import Role
-from ventanilla.console.context import staff_context
+from ventanilla.console.context import forbidden_response, staff_context
 from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.operations.management.commands.availability import parse_month
 from ventanilla.operations.selectors import availability_month
@@ -36,23 +36,17 @@ class MonthForm(AccessibleFormMixin, forms.Form):
         return parsed
 
 
-def _forbidden(request, staff, *, title: str, explanation: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {
-        "staff": staff, "title": title, "explanation": explanation,
-    }, status=403)
-
-
 @require_safe
 @login_required
 def availability(request: HttpRequest) -> HttpResponse:
     staff = staff_context(request)
     if not staff.has_access:
-        return _forbidden(
+        return forbidden_response(
             request, None, title=_("Su cuenta no tiene acceso a la consola"),
             explanation=_("La consola es para funcionarios con un rol activo en una "
                           "institución."))
     if staff.active.role not in AVAILABILITY_ROLES:
-        return _forbidden(
+        return forbidden_response(
             request, staff, title=_("Su rol no permite ver la disponibilidad"),
             explanation=_("El informe de disponibilidad es para supervisores y "
                           "administradores del sistema."))

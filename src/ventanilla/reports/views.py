@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from ventanilla.console.context import StaffContext, staff_context
+from ventanilla.console.context import StaffContext, forbidden_response, staff_context
 from ventanilla.reports.charts import HIGHLIGHT_MARK, chart_svg
 from ventanilla.reports.display import filter_lines, format_value
 from ventanilla.reports.exports import export_filename, table_csv, tables_xlsx
@@ -50,22 +50,16 @@ CONTENT_TYPES = {
 }
 
 
-def _forbidden(request, staff, *, title: str, explanation: str) -> HttpResponse:
-    return render(request, "console/forbidden.html", {
-        "staff": staff, "title": title, "explanation": explanation,
-    }, status=403)
-
-
 def _access(request) -> tuple[StaffContext, HttpResponse | None]:
     """The staff context, or the Spanish 403 page for anyone who may not see dashboards."""
     staff = staff_context(request)
     if not staff.has_access:
-        return staff, _forbidden(
+        return staff, forbidden_response(
             request, None, title=_("Su cuenta no tiene acceso a la consola"),
             explanation=_("La consola es para funcionarios con un rol activo en una "
                           "institución."))
     if not can_see_dashboards(request.user, staff.active.institution_id):
-        return staff, _forbidden(
+        return staff, forbidden_response(
             request, staff, title=_("Su rol no permite ver los tableros"),
             explanation=_("Los tableros son para supervisores, administradores del sistema y "
                           "auditores de la institución."))
@@ -208,7 +202,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     if request.method == "POST":
         if not may_request:
-            return _forbidden(
+            return forbidden_response(
                 request, staff, title=_("Su rol no permite pedir reportes"),
                 explanation=_("Los reportes los piden supervisores y administradores del "
                               "sistema; usted puede descargar los ya generados."))
