@@ -17,12 +17,12 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from ventanilla.core.errors import database_unreachable
 from ventanilla.tickets.uploads import UploadUnavailable
 
 logger = logging.getLogger(__name__)
@@ -45,14 +45,6 @@ class DatabaseUnavailable(exceptions.APIException):
     default_detail = _("El servicio no está disponible por un momento. Reintente en unos "
                        "segundos; con la misma clave de idempotencia el reintento es seguro.")
     default_code = "unavailable"
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused database connection (psycopg's OperationalError: server restart,
-    "terminating connection due to administrator command", connection refused; Django's
-    InterfaceError: a connection already closed). SQLite's "database is locked" is an
-    OperationalError too and equally passes: a retry is the answer to both."""
-    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict:
