@@ -306,8 +306,9 @@ def operator_ticket_new(request: HttpRequest, staff: StaffContext,
             try:
                 ticket = ticket_open_assisted(draft=ticket_draft, actor=request.user)
             except PermissionDenied:
-                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
-                                  explanation=_("No puede registrar requerimientos aquí."))
+                return forbidden_response(
+                    request, staff, title=_("Su rol no permite esta acción"),
+                    explanation=_("No puede registrar requerimientos aquí."))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -365,9 +366,10 @@ def operator_ticket_add(request: HttpRequest, staff: StaffContext,
                 ticket_add_assisted_message(ticket=data["ticket"], actor=request.user,
                                             channel=data["channel"], body=data["body"])
             except PermissionDenied:
-                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
-                                  explanation=_("No puede agregar mensajes a este "
-                                                "requerimiento."))
+                return forbidden_response(
+                    request, staff, title=_("Su rol no permite esta acción"),
+                    explanation=_("No puede agregar mensajes a este "
+                                  "requerimiento."))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -414,8 +416,9 @@ def operator_attended(request: HttpRequest, staff: StaffContext,
                     institution=institution, channel=data["channel"], actor=request.user,
                     summary=data["summary"], citizen=citizen, ticket=data.get("ticket"))
             except PermissionDenied:
-                return forbidden_response(request, staff, title=_("Su rol no permite esta acción"),
-                                  explanation=_("No puede registrar atenciones aquí."))
+                return forbidden_response(
+                    request, staff, title=_("Su rol no permite esta acción"),
+                    explanation=_("No puede registrar atenciones aquí."))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:

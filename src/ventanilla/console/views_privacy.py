@@ -22,7 +22,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
@@ -34,6 +33,7 @@ from ventanilla.citizens.models import Citizen, ErasureRequest, ErasureStatus
 from ventanilla.citizens.selectors import access_log, access_log_subjects, people_matching
 from ventanilla.console.context import StaffContext, forbidden_response
 from ventanilla.console.views import _not_found, staff_required
+from ventanilla.core.downloads import download_response
 from ventanilla.core.forms import AccessibleFormMixin
 from ventanilla.core.models import AuditCategory
 from ventanilla.core.rut import rut_normalize
@@ -269,10 +269,8 @@ def access_log_export(request: HttpRequest, staff: StaffContext) -> HttpResponse
                  reason=form.cleaned_data["reason"],
                  data={"filters": request.GET.urlencode()[:1000], "rows": len(events)})
     filename = f"accesos-{timezone.localdate().isoformat()}.csv"
-    return HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": content_disposition_header(True, filename),
-                                 "X-Content-Type-Options": "nosniff",
-                                 "Cache-Control": "private, no-store"})
+    return download_response(buffer.getvalue().encode("utf-8"), filename=filename,
+                             content_type="text/csv; charset=utf-8")
 
 
 # --- a person's data: export and erasure ---------------------------------------------------
@@ -294,12 +292,11 @@ def person_export(request: HttpRequest, staff: StaffContext, citizen_id: int) ->
                                            institution=membership.institution,
                                            reason=form.cleaned_data["reason"])
         except PermissionDenied:
-            return forbidden_response(request, staff, title=_("No puede exportar estos datos"),
-                              explanation=_("Solo supervisores y administradores del sistema."))
+            return forbidden_response(
+                request, staff, title=_("No puede exportar estos datos"),
+                explanation=_("Solo supervisores y administradores del sistema."))
         filename = f"datos-persona-{citizen.pk}-{timezone.localdate().isoformat()}.zip"
-        return HttpResponse(content, content_type="application/zip", headers={
-            "Content-Disposition": content_disposition_header(True, filename),
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+        return download_response(content, filename=filename, content_type="application/zip")
     return render(request, "console/privacy/person_export.html", {
         "staff": staff, "citizen": citizen, "form": form,
     }, status=400 if form.is_bound else 200)
@@ -326,9 +323,10 @@ def person_erase(request: HttpRequest, staff: StaffContext, citizen_id: int) -> 
     form = ErasureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not allowed:
-            return forbidden_response(request, staff, title=_("No puede suprimir a esta persona"),
-                              explanation=_("La persona tiene datos en instituciones donde usted "
-                                            "no es supervisor ni administrador del sistema."))
+            return forbidden_response(
+                request, staff, title=_("No puede suprimir a esta persona"),
+                explanation=_("La persona tiene datos en instituciones donde usted "
+                              "no es supervisor ni administrador del sistema."))
         try:
             outcome = privacy.citizen_erase(citizen=citizen, actor=request.user,
                                             reason=form.cleaned_data["reason"], request=pending)

@@ -8,10 +8,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from ventanilla.accounts.reauth import require_recent_auth
 from ventanilla.citizens import privacy
 from ventanilla.citizens.models import ErasureRequest, ErasureStatus
+from ventanilla.core.downloads import download_response
 from ventanilla.core.forms import AccessibleFormMixin
 
 
@@ -30,9 +29,7 @@ def my_data(request):
     if request.method == "POST":
         content = privacy.self_export(user=request.user)
         filename = f"mis-datos-{timezone.localdate().isoformat()}.zip"
-        return HttpResponse(content, content_type="application/zip", headers={
-            "Content-Disposition": content_disposition_header(True, filename),
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+        return download_response(content, filename=filename, content_type="application/zip")
     return render(request, "portal/privacy/my_data.html", {
         "pending_erasure": _pending(request.user),
     })

@@ -17,12 +17,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ventanilla.console.context import StaffContext, forbidden_response, staff_context
+from ventanilla.core.downloads import download_response
 from ventanilla.reports.charts import HIGHLIGHT_MARK, chart_svg
 from ventanilla.reports.display import filter_lines, format_value
 from ventanilla.reports.exports import export_filename, table_csv, tables_xlsx
@@ -177,11 +177,7 @@ def export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     else:
         content = tables_xlsx([table], filter_lines=filter_lines(filters))
     filename = export_filename(figure.key, filters.date_from, filters.date_to, fmt)
-    return HttpResponse(content, content_type=CONTENT_TYPES[fmt], headers={
-        "Content-Disposition": content_disposition_header(True, filename),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-    })
+    return download_response(content, filename=filename, content_type=CONTENT_TYPES[fmt])
 
 
 def _date_param(value: str | None) -> date | None:
