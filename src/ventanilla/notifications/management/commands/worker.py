@@ -135,14 +135,13 @@ def _apply_retention() -> object:
     from ventanilla.citizens.privacy import retention_apply
     from ventanilla.core.services import audit_prune
 
-    run = retention_apply()
-    pruned = audit_prune()
-    logins = login_records_prune()
-    done = [f"{run.tickets} ticket(s) anonymised" if run.tickets else "",
-            f"{pruned} audit event(s) past AUDIT_RETENTION_YEARS deleted" if pruned else "",
-            f"{logins} login record(s) past LOGIN_RECORDS_RETENTION_DAYS deleted"
-            if logins else ""]
-    return "retention: " + "; ".join(part for part in done if part) if any(done) else None
+    counts = {
+        "ticket(s) anonymised": retention_apply().tickets,
+        "audit event(s) past AUDIT_RETENTION_YEARS deleted": audit_prune(),
+        "login record(s) past LOGIN_RECORDS_RETENTION_DAYS deleted": login_records_prune(),
+    }
+    done = [f"{count} {what}" for what, count in counts.items() if count]
+    return "retention: " + "; ".join(done) if done else None
 
 
 def _storage_sweep() -> object:
